@@ -1,0 +1,150 @@
+"""The ``pavi`` command line.
+
+``pavi retrieve PAYLOAD --out DIR`` retrieves every entry of a payload in parallel and
+writes ``DIR/{unique_entry_id}-protein.fa`` and ``DIR/{unique_entry_id}-seqinfo.json``.
+PAYLOAD (a path, ``file://`` or ``s3://``) holds a JSON list of entries,
+``{"seq_regions": [...]}``, or a single entry object: the single-entry form is what the
+retrieval Batch job runs (``pavi retrieve s3://.../entries/ID.json --out s3://.../sequences/``).
+
+Exit status: 0 when every entry's files were written (an entry's own failure is data,
+recorded in its seqinfo and reported on stderr); 1 when files could not be written or the
+payload could not be read; 2 for an invalid request, with every problem listed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pavi import storage
+from pavi.errors import PaviError, RequestValidationError
+from pavi.request import Entry, parse_job
+from pavi.retrieval import EntryResult, retrieve_entry, write_entry
+from pavi.sources import UrlPolicy
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def load_payload(location: str) -> Any:
+    """The JSON of a payload file (path, ``file://`` or ``s3://``)."""
+    return json.loads(storage.read_bytes(location))
+
+
+def resolve_local_urls(entries: list[Entry], payload_location: str) -> list[Entry]:
+    """Make relative FASTA paths absolute, against the folder of a local payload file."""
+    if storage.is_s3(payload_location):
+        return entries
+    base = storage.local_path(payload_location).resolve().parent
+    resolved = []
+    for entry in entries:
+        url = entry.fasta_file_url
+        if "://" not in url and not Path(url).is_absolute():
+            entry = entry.model_copy(update={"fasta_file_url": str(base / url)})
+        elif url.startswith("file://") and not urlsplit(url).path.startswith("/"):
+            entry = entry.model_copy(update={"fasta_file_url": str(base / url.removeprefix("file://"))})
+        resolved.append(entry)
+    return resolved
+
+
+def retrieve_all(entries: list[Entry], out: str, workers: int, progress: bool = True) -> list[EntryResult]:
+    """Retrieve and write every entry, ``workers`` at a time; results in the entries' order."""
+    policy = UrlPolicy.from_env()
+    results: dict[str, EntryResult] = {}
+
+    def work(entry: Entry) -> EntryResult:
+        result = retrieve_entry(entry, policy)
+        write_entry(result, out)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(work, entry): entry for entry in entries}
+        for done, future in enumerate(as_completed(futures), start=1):
+            result = future.result()
+            results[result.entry_id] = result
+            if progress:
+                status = "ok" if not result.reference_failed else f"FAILED: {result.reference.info['error']}"
+                alt_errors = [s for s in result.sequences[1:] if "error" in s.info]
+                if alt_errors and not result.reference_failed:
+                    status += f" (alternative: {alt_errors[0].info['error']})"
+                _say(f"[{done}/{len(entries)}] {result.entry_id}: {status}")
+    return [results[e.unique_entry_id] for e in entries]
+
+
+def cmd_retrieve(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    try:
+        payload = load_payload(args.payload)
+    except (OSError, ValueError, PaviError) as error:
+        _say(f"pavi retrieve: cannot read the payload {args.payload}: {error}")
+        return EXIT_FAILED
+    try:
+        job = parse_job(payload)
+    except RequestValidationError as error:
+        _say(f"pavi retrieve: {error}")
+        return EXIT_INVALID
+    entries = resolve_local_urls(job.seq_regions, args.payload)
+    try:
+        results = retrieve_all(entries, args.out, args.workers, progress=not args.quiet)
+    except Exception as error:  # storage failures: nothing is reported as complete
+        _say(f"pavi retrieve: writing the results to {args.out} failed: {type(error).__name__}: {error}")
+        return EXIT_FAILED
+    failed = [r for r in results if r.reference_failed]
+    _say(
+        f"retrieved {len(results) - len(failed)} of {len(results)} entries into {args.out} "
+        f"in {time.monotonic() - started:.1f}s"
+        + (f"; {len(failed)} failed (see their seqinfo files)" if failed else "")
+    )
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pavi", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    retrieve = commands.add_parser(
+        "retrieve",
+        help="retrieve the proteins of a payload's entries",
+        description="Retrieve each entry's reference (and alternative) protein and write "
+        "{unique_entry_id}-protein.fa and {unique_entry_id}-seqinfo.json into --out.",
+    )
+    retrieve.add_argument(
+        "payload", help="JSON file (path, file:// or s3://): a list of entries, {'seq_regions': [...]} or one entry"
+    )
+    retrieve.add_argument("--out", required=True, help="output folder or s3://bucket/prefix/")
+    retrieve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("PAVI_RETRIEVE_WORKERS", "8")),
+        help="entries retrieved at once (default 8; env PAVI_RETRIEVE_WORKERS)",
+    )
+    retrieve.add_argument("-q", "--quiet", action="store_true", help="no per-entry progress lines")
+    retrieve.set_defaults(handler=cmd_retrieve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

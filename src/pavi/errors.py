@@ -1,0 +1,54 @@
+"""Exceptions of the PAVI domain.
+
+Every exception says what was wrong with which input, so that its message can be shown
+to the researcher as it is (in a seqinfo ``error``, an API answer or a CLI report).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PaviError(Exception):
+    """Base class of every error the pipeline raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a request: which entry (index in the list), which field, why."""
+
+    entry_index: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = "request" if self.entry_index is None else f"entry {self.entry_index}"
+        return f"{where}, {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"entry_index": self.entry_index, "field": self.field, "message": self.message}
+
+
+class RequestValidationError(PaviError):
+    """A request with one or more problems; ``problems`` lists all of them."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid request ({len(problems)} problem(s)):\n{lines}")
+
+
+class GenomeAccessError(PaviError):
+    """A genome FASTA or its index could not be read (missing, unreachable, corrupt, refused)."""
+
+
+class SequenceError(PaviError):
+    """An entry's sequence cannot be built (unknown sequence, region past its end, no ORF...)."""
+
+
+class VariantError(PaviError):
+    """A variant cannot be resolved or embedded; an error of the alternative sequence only."""
+
+
+class UrlNotAllowedError(GenomeAccessError):
+    """A URL refused by the allow-list policy before any request was made."""

@@ -1,0 +1,236 @@
+"""Indexed genome FASTA access: exact ranged reads through ``.fai`` and ``.gzi``.
+
+A bgzip-compressed FASTA is a series of independent gzip members (BGZF blocks) of at
+most 64 KiB of text each. The ``.fai`` index gives where each sequence's text starts
+and how its lines are laid out; the ``.gzi`` index gives, for every block, its offset in
+the compressed file and in the text. Together they say which blocks hold a region, so a
+transcript costs only a few ranged reads of a few tens of KB, whatever the genome's size.
+
+Index files are fetched once per process (:func:`open_fasta` caches the opened genome),
+and decompressed blocks are kept in a small LRU cache, so neighbouring exons of one
+transcript, or transcripts of one gene, do not read a block twice.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import zlib
+from bisect import bisect_right
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from pavi.errors import GenomeAccessError, SequenceError
+from pavi.sources import ByteSource, UrlPolicy, open_source
+
+BGZF_SUFFIXES = (".gz", ".bgz", ".bgzf")
+BLOCK_CACHE_SIZE = 256  # decompressed blocks kept per genome: at most 16 MiB
+
+
+@dataclass(frozen=True)
+class FaiRecord:
+    """One line of a ``.fai`` index."""
+
+    name: str
+    length: int
+    offset: int
+    line_bases: int
+    line_width: int
+
+    def text_offset(self, position: int) -> int:
+        """Offset in the (uncompressed) FASTA text of the 0-based ``position``."""
+        return self.offset + (position // self.line_bases) * self.line_width + position % self.line_bases
+
+
+def parse_fai(text: str, url: str) -> dict[str, FaiRecord]:
+    records: dict[str, FaiRecord] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        try:
+            name = fields[0]
+            length, offset, line_bases, line_width = (int(f) for f in fields[1:5])
+        except (IndexError, ValueError) as error:
+            raise GenomeAccessError(f"{url}: line {number} is not a valid .fai line") from error
+        if line_bases <= 0 or line_width < line_bases:
+            raise GenomeAccessError(f"{url}: line {number} has an impossible line layout")
+        records[name] = FaiRecord(name, length, offset, line_bases, line_width)
+    if not records:
+        raise GenomeAccessError(f"{url}: the .fai index is empty")
+    return records
+
+
+def parse_gzi(data: bytes, url: str) -> tuple[list[int], list[int]]:
+    """Compressed and uncompressed offsets of every block start, the first block included."""
+    if len(data) < 8:
+        raise GenomeAccessError(f"{url}: the .gzi index is truncated")
+    (count,) = struct.unpack_from("<Q", data)
+    if len(data) != 8 + 16 * count:
+        raise GenomeAccessError(f"{url}: the .gzi index is corrupt (says {count} blocks, holds {len(data)} bytes)")
+    pairs = struct.unpack_from(f"<{2 * count}Q", data, 8)
+    compressed = [0, *pairs[0::2]]
+    uncompressed = [0, *pairs[1::2]]
+    for i in range(1, len(compressed)):
+        if compressed[i] <= compressed[i - 1] or uncompressed[i] <= uncompressed[i - 1]:
+            raise GenomeAccessError(f"{url}: the .gzi index is corrupt (offsets not increasing at block {i})")
+    return compressed, uncompressed
+
+
+def _inflate_blocks(data: bytes, url: str, at: int) -> list[bytes]:
+    """Split a run of BGZF blocks into their decompressed texts."""
+    blocks = []
+    rest = data
+    while rest:
+        inflater = zlib.decompressobj(31)
+        try:
+            blocks.append(inflater.decompress(rest))
+        except zlib.error as error:
+            raise GenomeAccessError(f"{url}: corrupt bgzip block near byte {at} ({error})") from error
+        if not inflater.eof:
+            raise GenomeAccessError(f"{url}: truncated bgzip block near byte {at}")
+        at += len(rest) - len(inflater.unused_data)
+        rest = inflater.unused_data
+    return blocks
+
+
+class IndexedFasta:
+    """A FASTA (bgzip-compressed or plain) read through its index with exact ranged reads."""
+
+    def __init__(self, url: str, policy: UrlPolicy | None = None):
+        self.url = url
+        self.source: ByteSource = open_source(url, policy)
+        self.compressed = url.split("?")[0].lower().endswith(BGZF_SUFFIXES)
+        fai = self._index_file(".fai")
+        self.records = parse_fai(fai.decode("utf-8", errors="replace"), url + ".fai")
+        self.block_offsets: list[int] = []
+        self.text_offsets: list[int] = []
+        if self.compressed:
+            self.block_offsets, self.text_offsets = parse_gzi(self._index_file(".gzi"), url + ".gzi")
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _index_file(self, suffix: str) -> bytes:
+        index_url = self.url + suffix
+        try:
+            return open_source(index_url, getattr(self.source, "policy", None)).read_all()
+        except FileNotFoundError as error:
+            what = "faidx (.fai)" if suffix == ".fai" else "bgzip (.gzi)"
+            raise GenomeAccessError(
+                f"{self.url}: its {what} index {index_url} is missing "
+                f"(make it with 'samtools faidx' on the bgzip-compressed FASTA)"
+            ) from error
+
+    def record(self, seq_id: str) -> FaiRecord:
+        try:
+            return self.records[seq_id]
+        except KeyError:
+            names = list(self.records)
+            sample = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+            raise SequenceError(
+                f"sequence {seq_id!r} is not in the FASTA {self.url} ({len(names)} sequences: {sample})"
+            ) from None
+
+    def fetch(self, seq_id: str, start: int, end: int) -> str:
+        """Bases ``start..end`` (1-based, inclusive, plus strand) of ``seq_id``, upper-cased."""
+        record = self.record(seq_id)
+        if start < 1 or end < start:
+            raise SequenceError(f"region {start}..{end} of {seq_id!r} is not a valid 1-based region")
+        if end > record.length:
+            raise SequenceError(
+                f"region {start}..{end} is past the end of sequence {seq_id!r} (length {record.length})"
+            )
+        first, last = record.text_offset(start - 1), record.text_offset(end - 1)
+        text = self._text(first, last)
+        bases = text.replace(b"\n", b"").replace(b"\r", b"")
+        if len(bases) != end - start + 1:
+            raise GenomeAccessError(
+                f"{self.url}: {seq_id}:{start}..{end} read {len(bases)} bases instead of "
+                f"{end - start + 1}; the FASTA does not match its .fai index"
+            )
+        return bases.decode("ascii", errors="replace").upper()
+
+    def _text(self, first: int, last: int) -> bytes:
+        """Uncompressed FASTA text from offset ``first`` to ``last`` inclusive."""
+        if not self.compressed:
+            data = self.source.read_range(first, last)
+            if len(data) != last - first + 1:
+                raise GenomeAccessError(f"{self.url}: the file ends before byte {last} (truncated?)")
+            return data
+        i = bisect_right(self.text_offsets, first) - 1
+        j = bisect_right(self.text_offsets, last) - 1
+        blocks = self._blocks(i, j)
+        joined = b"".join(blocks)
+        begin = first - self.text_offsets[i]
+        text = joined[begin : begin + last - first + 1]
+        if len(text) != last - first + 1:
+            raise GenomeAccessError(f"{self.url}: the bgzip file ends before text byte {last} (truncated?)")
+        return text
+
+    def _blocks(self, i: int, j: int) -> list[bytes]:
+        with self._lock:
+            cached = {k: self._cache[k] for k in range(i, j + 1) if k in self._cache}
+            for k in cached:
+                self._cache.move_to_end(k)
+        missing = [k for k in range(i, j + 1) if k not in cached]
+        # one ranged read per run of consecutive missing blocks
+        runs: list[list[int]] = []
+        for k in missing:
+            if runs and runs[-1][-1] == k - 1:
+                runs[-1].append(k)
+            else:
+                runs.append([k])
+        for run in runs:
+            begin = self.block_offsets[run[0]]
+            after = run[-1] + 1
+            stop = self.block_offsets[after] - 1 if after < len(self.block_offsets) else None
+            data = self.source.read_range(begin, stop)
+            if not data:
+                raise GenomeAccessError(f"{self.url}: the bgzip file ends before byte {begin} (truncated?)")
+            inflated = _inflate_blocks(data, self.url, begin)
+            if stop is not None and len(inflated) != len(run):
+                raise GenomeAccessError(
+                    f"{self.url}: bytes {begin}..{stop} hold {len(inflated)} bgzip blocks, the .gzi says {len(run)}"
+                )
+            for k, block in zip(run, inflated, strict=False):
+                expected = self.text_offsets[k + 1] - self.text_offsets[k] if k + 1 < len(self.text_offsets) else None
+                if expected is not None and len(block) != expected:
+                    raise GenomeAccessError(
+                        f"{self.url}: bgzip block {k} holds {len(block)} bytes, the .gzi says {expected}"
+                    )
+                cached[k] = block
+        with self._lock:
+            for k in missing:
+                self._cache[k] = cached[k]
+            while len(self._cache) > BLOCK_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return [cached[k] for k in range(i, j + 1)]
+
+
+_open_lock = threading.Lock()
+_opened: dict[tuple[str, UrlPolicy | None], IndexedFasta] = {}
+_opening: dict[tuple[str, UrlPolicy | None], threading.Lock] = {}
+
+
+def open_fasta(url: str, policy: UrlPolicy | None = None) -> IndexedFasta:
+    """The opened genome for ``url``; its index files are fetched once per process."""
+    key = (url, policy)
+    with _open_lock:
+        if key in _opened:
+            return _opened[key]
+        lock = _opening.setdefault(key, threading.Lock())
+    with lock:
+        with _open_lock:
+            if key in _opened:
+                return _opened[key]
+        fasta = IndexedFasta(url, policy)
+        with _open_lock:
+            _opened[key] = fasta
+        return fasta
+
+
+def forget_opened() -> None:
+    """Drop every cached genome (tests; a long-lived process after index changes)."""
+    with _open_lock:
+        _opened.clear()
+        _opening.clear()

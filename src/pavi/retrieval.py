@@ -1,0 +1,129 @@
+"""One entry's proteins and sequence info (SPEC sections 2 to 4).
+
+:func:`retrieve_entry` never raises for a problem of the entry's data: it records the
+error in the result (``{"error": ...}`` in the seqinfo) so that one bad entry neither
+stops the others nor crashes the step. :func:`write_entry` writes the two per-entry
+files; only a storage failure raises there (and the Batch job is retried).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pavi import storage
+from pavi.errors import PaviError
+from pavi.genome import IndexedFasta, open_fasta
+from pavi.request import Entry
+from pavi.sequences import Transcript, coding_frame, reference_protein
+from pavi.sources import UrlPolicy
+from pavi.variants import VariantApiClient, alternative_protein, resolve_variants
+
+logger = logging.getLogger(__name__)
+
+FASTA_LINE_WIDTH = 60
+
+
+@dataclass
+class NamedSequence:
+    """One output sequence: its protein (None when it failed) and its seqinfo entry."""
+
+    name: str
+    protein: str | None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EntryResult:
+    """The reference (and alternative) protein of one entry."""
+
+    entry_id: str
+    sequences: list[NamedSequence]
+
+    @property
+    def reference(self) -> NamedSequence:
+        return self.sequences[0]
+
+    @property
+    def reference_failed(self) -> bool:
+        return self.reference.protein is None
+
+    def protein_fasta(self) -> str:
+        records = []
+        for seq in self.sequences:
+            if seq.protein is None:
+                continue
+            lines = [seq.protein[i : i + FASTA_LINE_WIDTH] for i in range(0, len(seq.protein), FASTA_LINE_WIDTH)]
+            records.append(f">{seq.name}\n" + "\n".join(lines) + "\n")
+        return "".join(records)
+
+    def seqinfo(self) -> dict[str, dict[str, Any]]:
+        return {seq.name: seq.info for seq in self.sequences}
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, PaviError):
+        return str(error)
+    return f"internal error ({type(error).__name__}: {error})"
+
+
+def retrieve_entry(
+    entry: Entry,
+    policy: UrlPolicy | None = None,
+    variant_client: VariantApiClient | None = None,
+    opener: Callable[[str, UrlPolicy | None], IndexedFasta] = open_fasta,
+) -> EntryResult:
+    """Build the entry's reference protein and, when it has variants, its alternative protein."""
+    names = entry.output_names()
+    reference = NamedSequence(names[0], None)
+    result = EntryResult(entry.unique_entry_id, [reference])
+    alternative = NamedSequence(names[1], None) if len(names) > 1 else None
+    if alternative:
+        result.sequences.append(alternative)
+    try:
+        fasta = opener(entry.fasta_file_url, policy)
+        transcript = Transcript.build(entry, fasta.fetch)
+        frame = coding_frame(entry, transcript)
+        reference.protein = reference_protein(transcript, frame)
+    except Exception as error:
+        if not isinstance(error, PaviError):
+            logger.exception("entry %s: unexpected error", entry.unique_entry_id)
+        reference.info = {"error": _message(error)}
+        if alternative:
+            alternative.info = {"error": f"not built: the reference sequence failed ({_message(error)})"}
+        return result
+    if alternative:
+        try:
+            variants = resolve_variants(entry, variant_client)
+            alt = alternative_protein(transcript, frame, variants)
+            alternative.protein = alt.protein
+            alternative.info = {"embedded_variants": alt.embedded_variants}
+        except Exception as error:
+            if not isinstance(error, PaviError):
+                logger.exception("entry %s: unexpected error in its variants", entry.unique_entry_id)
+            alternative.info = {"error": _message(error)}
+    return result
+
+
+def protein_file_name(entry_id: str) -> str:
+    return f"{entry_id}-protein.fa"
+
+
+def seqinfo_file_name(entry_id: str) -> str:
+    return f"{entry_id}-seqinfo.json"
+
+
+def write_entry(result: EntryResult, out: str) -> None:
+    """Write ``{id}-protein.fa`` and ``{id}-seqinfo.json`` into the folder or S3 prefix ``out``.
+
+    The seqinfo is written last: its presence marks the entry as done.
+    """
+    storage.write_text(storage.join(out, protein_file_name(result.entry_id)), result.protein_fasta())
+    storage.write_text(
+        storage.join(out, seqinfo_file_name(result.entry_id)),
+        json.dumps(result.seqinfo(), indent=1) + "\n",
+        "application/json",
+    )

@@ -1,0 +1,328 @@
+"""Byte sources behind a FASTA URL, and the allow-list that guards them.
+
+A :class:`ByteSource` reads exact, closed byte ranges (``Range: bytes=a-b`` over HTTP,
+``GetObject(Range=...)`` on S3, ``seek``/``read`` on disk), so that a transcript costs
+only the BGZF blocks it needs. See ``docs/decisions.md`` for why this is not htslib's
+own remote I/O (it asks for open-ended ranges and transferred megabytes per transcript).
+
+The :class:`UrlPolicy` is read from ``PAVI_FASTA_ALLOWLIST``: unset, empty or ``*``
+allows every URL (the local CLI's default); otherwise a comma-separated list of
+``host``, ``*.domain``, ``s3://bucket`` and ``file://`` (local files). With an
+allow-list set, loopback, private, link-local and other non-global addresses are refused,
+also when a name resolves to one or a redirect points to one, before any request to them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote, urljoin, urlsplit
+
+import urllib3
+
+from pavi.errors import GenomeAccessError, UrlNotAllowedError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+ALLOWLIST_ENV = "PAVI_FASTA_ALLOWLIST"
+HTTP_CONNECT_TIMEOUT_ENV = "PAVI_HTTP_CONNECT_TIMEOUT"
+HTTP_READ_TIMEOUT_ENV = "PAVI_HTTP_READ_TIMEOUT"
+MAX_REDIRECTS = 5
+
+
+class ByteSource(Protocol):
+    """Random access to the bytes of one file."""
+
+    url: str
+
+    def read_range(self, start: int, end: int | None) -> bytes:
+        """Bytes ``start`` to ``end`` inclusive (to the end of the file when ``end`` is None)."""
+        ...
+
+    def read_all(self) -> bytes:
+        """The whole file (only for small files: indexes). Raises FileNotFoundError if absent."""
+        ...
+
+
+@dataclass(frozen=True)
+class UrlPolicy:
+    """Which FASTA locations may be read. ``allowed`` None means everything is allowed."""
+
+    allowed: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_env(cls) -> UrlPolicy:
+        raw = os.environ.get(ALLOWLIST_ENV, "").strip()
+        if raw in {"", "*"}:
+            return cls(None)
+        return cls(tuple(item.strip().lower() for item in raw.split(",") if item.strip()))
+
+    def check(self, url: str) -> None:
+        """Raise :class:`UrlNotAllowedError` unless ``url`` may be read. Makes no request to it."""
+        if self.allowed is None:
+            return
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme in {"", "file"}:
+            if "file://" not in self.allowed:
+                raise UrlNotAllowedError(f"{url}: local files are not allowed in this deployment")
+            return
+        if scheme == "s3":
+            if f"s3://{parts.netloc.lower()}" not in self.allowed:
+                raise UrlNotAllowedError(f"{url}: bucket {parts.netloc!r} is not on the FASTA allow-list")
+            return
+        if scheme not in {"http", "https"}:
+            raise UrlNotAllowedError(f"{url}: scheme {scheme!r} is not allowed")
+        host = (parts.hostname or "").lower()
+        if not host or not any(_host_matches(host, pattern) for pattern in self.allowed):
+            raise UrlNotAllowedError(f"{url}: host {host!r} is not on the FASTA allow-list")
+        for address in _addresses(host, parts.port or (443 if scheme == "https" else 80)):
+            if not address.is_global:
+                raise UrlNotAllowedError(f"{url}: host {host!r} is (or resolves to) the non-public address {address}")
+
+
+def _host_matches(host: str, pattern: str) -> bool:
+    if "://" in pattern:
+        return False
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:])
+    return host == pattern
+
+
+def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except OSError as error:
+        raise GenomeAccessError(f"cannot resolve host {host!r}: {error}") from error
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+
+
+class LocalSource:
+    """A file on this machine (``file://`` URL or plain path)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.path = Path(unquote(urlsplit(url).path) if url.startswith("file://") else url)
+
+    def read_range(self, start: int, end: int | None) -> bytes:
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(start)
+                return handle.read(-1 if end is None else end - start + 1)
+        except FileNotFoundError as error:
+            raise GenomeAccessError(f"{self.url}: no such file") from error
+
+    def read_all(self) -> bytes:
+        return self.path.read_bytes()
+
+
+class _Counters:
+    """Bytes and requests made by remote sources in this process (benchmarks, logs)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.bytes = 0
+        self.requests = 0
+
+    def add(self, size: int) -> None:
+        with self.lock:
+            self.bytes += size
+            self.requests += 1
+
+
+transfer_counters = _Counters()
+
+_pool_lock = threading.Lock()
+_pool: urllib3.PoolManager | None = None
+
+
+def http_pool() -> urllib3.PoolManager:
+    """The process's HTTP connection pool (keep-alive across entries and index files)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = urllib3.PoolManager(num_pools=16, maxsize=16)
+        return _pool
+
+
+def http_timeout() -> urllib3.Timeout:
+    return urllib3.Timeout(
+        connect=float(os.environ.get(HTTP_CONNECT_TIMEOUT_ENV, "5")),
+        read=float(os.environ.get(HTTP_READ_TIMEOUT_ENV, "30")),
+    )
+
+
+def http_retry(total: int = 4) -> urllib3.Retry:
+    """Retry connection errors, 429 and 5xx with exponential backoff; never follow redirects here."""
+    return urllib3.Retry(
+        total=total,
+        connect=total,
+        read=total,
+        status=total,
+        redirect=False,
+        backoff_factor=0.25,
+        backoff_max=8,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+def http_get(
+    url: str, policy: UrlPolicy, headers: dict[str, str] | None = None, retries: int = 4
+) -> urllib3.BaseHTTPResponse:
+    """GET with retries, following at most :data:`MAX_REDIRECTS` redirects, each checked by ``policy``."""
+    for _ in range(MAX_REDIRECTS + 1):
+        policy.check(url)
+        try:
+            response = http_pool().request(
+                "GET",
+                url,
+                headers=headers,
+                retries=http_retry(retries),
+                redirect=False,
+                timeout=http_timeout(),
+                preload_content=True,
+            )
+        except urllib3.exceptions.HTTPError as error:
+            raise GenomeAccessError(f"{url}: unreachable after {retries + 1} attempts ({error})") from error
+        if response.status in (301, 302, 303, 307, 308) and response.headers.get("Location"):
+            url = urljoin(url, response.headers["Location"])
+            continue
+        return response
+    raise GenomeAccessError(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+
+class HttpSource:
+    """A file behind ``http(s)://``: closed Range requests, redirects checked by the policy."""
+
+    def __init__(self, url: str, policy: UrlPolicy):
+        self.url = url
+        self.policy = policy
+
+    def read_range(self, start: int, end: int | None) -> bytes:
+        wanted = f"bytes={start}-" if end is None else f"bytes={start}-{end}"
+        response = http_get(self.url, self.policy, headers={"Range": wanted})
+        transfer_counters.add(len(response.data))
+        if response.status == 206:
+            return bytes(response.data)
+        if response.status == 416:
+            return b""
+        if response.status == 200:
+            raise GenomeAccessError(
+                f"{self.url}: the server ignored the Range request (answered 200 with the whole file); "
+                "it must support byte ranges"
+            )
+        raise GenomeAccessError(f"{self.url}: HTTP {response.status} for {wanted}")
+
+    def read_all(self) -> bytes:
+        response = http_get(self.url, self.policy)
+        transfer_counters.add(len(response.data))
+        if response.status == 404:
+            raise FileNotFoundError(self.url)
+        if response.status != 200:
+            raise GenomeAccessError(f"{self.url}: HTTP {response.status}")
+        return bytes(response.data)
+
+
+_s3_lock = threading.Lock()
+_s3_client: Any = None
+
+
+def s3_client() -> S3Client:
+    """The process's S3 client (standard retry mode: throttling and 5xx are retried)."""
+    global _s3_client
+    with _s3_lock:
+        if _s3_client is None:
+            import boto3
+            from botocore.config import Config
+
+            _s3_client = boto3.client(
+                "s3",
+                endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3") or None,
+                config=Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32),
+            )
+        return _s3_client  # type: ignore[no-any-return]
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switch endpoints and credentials)."""
+    global _s3_client, _pool
+    with _s3_lock:
+        _s3_client = None
+    with _pool_lock:
+        _pool = None
+
+
+def split_s3(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.netloc, parts.path.lstrip("/")
+
+
+class S3Source:
+    """An object behind ``s3://bucket/key``, read with ranged GetObject calls."""
+
+    def __init__(self, url: str, policy: UrlPolicy):
+        policy.check(url)
+        self.url = url
+        self.bucket, self.key = split_s3(url)
+
+    def _get(self, byte_range: str | None = None) -> bytes:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        started = time.monotonic()
+        try:
+            client = s3_client()
+            if byte_range:
+                answer = client.get_object(Bucket=self.bucket, Key=self.key, Range=byte_range)
+            else:
+                answer = client.get_object(Bucket=self.bucket, Key=self.key)
+            body: bytes = answer["Body"].read()
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in {"NoSuchKey", "404", "NotFound"}:
+                raise FileNotFoundError(self.url) from error
+            if code == "InvalidRange":
+                return b""
+            raise GenomeAccessError(f"{self.url}: S3 {code or 'error'} ({error})") from error
+        except BotoCoreError as error:
+            elapsed = time.monotonic() - started
+            raise GenomeAccessError(f"{self.url}: S3 unreachable after {elapsed:.1f}s ({error})") from error
+        transfer_counters.add(len(body))
+        return body
+
+    def read_range(self, start: int, end: int | None) -> bytes:
+        try:
+            return self._get(f"bytes={start}-" if end is None else f"bytes={start}-{end}")
+        except FileNotFoundError as error:
+            raise GenomeAccessError(f"{self.url}: no such object") from error
+
+    def read_all(self) -> bytes:
+        return self._get()
+
+
+def open_source(url: str, policy: UrlPolicy | None = None) -> ByteSource:
+    """The byte source for a URL or local path, after the allow-list check."""
+    policy = policy or UrlPolicy.from_env()
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in {"http", "https"}:
+        policy.check(url)
+        return HttpSource(url, policy)
+    if scheme == "s3":
+        return S3Source(url, policy)
+    if scheme in {"", "file"}:
+        policy.check(url)
+        return LocalSource(url)
+    raise UrlNotAllowedError(f"{url}: unsupported scheme {scheme!r}")

@@ -1,0 +1,330 @@
+"""Variants: resolution (inline or the Alliance variant API), embedding and the alternative protein.
+
+Embedding works in transcript indices (see :mod:`pavi.sequences`): every variant that lies
+in an exon becomes an edit ``(first, after, bases)`` of the reference transcript, with its
+bases in transcript orientation. The alternative protein is read from the reference start
+codon's position in the edited transcript (SPEC section 3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import quote
+
+import urllib3
+
+from pavi.errors import VariantError
+from pavi.request import Entry, InlineVariant
+from pavi.sequences import CodingFrame, Transcript, first_stop, revcomp, translate
+from pavi.sources import http_pool, http_retry, http_timeout
+
+VARIANT_API_ENV = "PAVI_VARIANT_API_URL"
+DEFAULT_VARIANT_API = "https://www.alliancegenome.org/api/variant/"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A genomic variant, plus strand, 1-based inclusive (insertions: the two flanking bases)."""
+
+    variant_id: str
+    genomic_seq_id: str
+    genomic_start_pos: int
+    genomic_end_pos: int
+    genomic_ref_seq: str
+    genomic_alt_seq: str
+
+    @classmethod
+    def from_inline(cls, inline: InlineVariant) -> Variant:
+        return cls(inline.variant_id, inline.seq_id, inline.start, inline.end, inline.ref, inline.alt)
+
+    @property
+    def seq_length(self) -> int:
+        return self.genomic_end_pos - self.genomic_start_pos + 1
+
+    @property
+    def substitution_type(self) -> str:
+        ref, alt = self.genomic_ref_seq, self.genomic_alt_seq
+        if ref and alt and len(ref) == len(alt):
+            return "substitution"
+        if ref and not alt:
+            return "deletion"
+        if alt and not ref:
+            return "insertion"
+        return "indel"
+
+    @property
+    def is_insertion(self) -> bool:
+        return not self.genomic_ref_seq
+
+    def overlaps(self, other: Variant) -> bool:
+        """Whether two variants touch the same reference bases (or insert at the same point)."""
+        if self.genomic_seq_id != other.genomic_seq_id:
+            return False
+        if self.is_insertion and other.is_insertion:
+            return self.genomic_start_pos == other.genomic_start_pos
+        if self.is_insertion or other.is_insertion:
+            ins, span = (self, other) if self.is_insertion else (other, self)
+            # an insertion lies between its flanks: inside a span only if both flanks are in it
+            return span.genomic_start_pos <= ins.genomic_start_pos and ins.genomic_end_pos <= span.genomic_end_pos
+        return self.genomic_start_pos <= other.genomic_end_pos and other.genomic_start_pos <= self.genomic_end_pos
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["seq_length"] = self.seq_length
+        data["seq_substitution_type"] = self.substitution_type
+        return data
+
+
+class VariantApiClient:
+    """Client of the Alliance variant API: ``GET {base}{url-encoded id}``.
+
+    Retries 429, 5xx and connection errors with exponential backoff (honouring
+    Retry-After), times out, answers a 404 with a clear :class:`VariantError`, and caches
+    answers per process. The base URL comes from ``PAVI_VARIANT_API_URL``.
+    """
+
+    def __init__(self, base_url: str | None = None, retries: int = 4):
+        base = base_url or os.environ.get(VARIANT_API_ENV) or DEFAULT_VARIANT_API
+        self.base_url = base if base.endswith("/") else base + "/"
+        self.retries = retries
+        self._cache: dict[str, Variant] = {}
+        self._lock = threading.Lock()
+
+    def get(self, variant_id: str) -> Variant:
+        with self._lock:
+            if variant_id in self._cache:
+                return self._cache[variant_id]
+        variant = self._fetch(variant_id)
+        with self._lock:
+            self._cache[variant_id] = variant
+        return variant
+
+    def _fetch(self, variant_id: str) -> Variant:
+        url = self.base_url + quote(variant_id, safe="")
+        try:
+            response = http_pool().request(
+                "GET",
+                url,
+                headers={"Accept": "application/json"},
+                retries=http_retry(self.retries),
+                timeout=http_timeout(),
+            )
+        except urllib3.exceptions.HTTPError as error:
+            raise VariantError(
+                f"variant {variant_id}: the variant API at {self.base_url} did not answer "
+                f"after {self.retries + 1} attempts ({type(error).__name__})"
+            ) from error
+        if response.status == 404:
+            raise VariantError(f"variant {variant_id} was not found in the variant API (404)")
+        if response.status != 200:
+            raise VariantError(f"variant {variant_id}: the variant API answered HTTP {response.status}")
+        try:
+            data = json.loads(response.data)
+            location = data["location"]
+            return Variant(
+                variant_id=variant_id,
+                genomic_seq_id=str(location["chromosome"]),
+                genomic_start_pos=int(location["start"]),
+                genomic_end_pos=int(location["end"]),
+                genomic_ref_seq=str(data.get("genomicReferenceSequence") or "").upper(),
+                genomic_alt_seq=str(data.get("genomicVariantSequence") or "").upper(),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise VariantError(
+                f"variant {variant_id}: the variant API's answer lacks location.chromosome/start/end ({error})"
+            ) from error
+
+
+_default_client: VariantApiClient | None = None
+_client_lock = threading.Lock()
+
+
+def default_client() -> VariantApiClient:
+    global _default_client
+    with _client_lock:
+        if _default_client is None:
+            _default_client = VariantApiClient()
+        return _default_client
+
+
+def reset_default_client() -> None:
+    global _default_client
+    with _client_lock:
+        _default_client = None
+
+
+def resolve_variants(entry: Entry, client: VariantApiClient | None = None) -> list[Variant]:
+    """Every variant of an entry: inline definitions first choice, else the variant API."""
+    inline = {v.variant_id: Variant.from_inline(v) for v in entry.variants}
+    resolved = []
+    for variant_id in entry.all_variant_ids():
+        if variant_id in inline:
+            resolved.append(inline[variant_id])
+        else:
+            resolved.append((client or default_client()).get(variant_id))
+    for variant in resolved:
+        _check_variant(variant)
+    return resolved
+
+
+def _check_variant(variant: Variant) -> None:
+    where = f"variant {variant.variant_id}"
+    if variant.genomic_start_pos > variant.genomic_end_pos:
+        raise VariantError(f"{where}: start {variant.genomic_start_pos} > end {variant.genomic_end_pos}")
+    if not variant.genomic_ref_seq and not variant.genomic_alt_seq:
+        raise VariantError(f"{where}: has neither a reference nor an alternative sequence")
+    if variant.is_insertion and variant.genomic_end_pos != variant.genomic_start_pos + 1:
+        raise VariantError(f"{where}: an insertion must give its two flanking bases (end = start + 1)")
+    if variant.genomic_ref_seq and len(variant.genomic_ref_seq) != variant.seq_length:
+        raise VariantError(
+            f"{where}: reference sequence has {len(variant.genomic_ref_seq)} bases, "
+            f"its location spans {variant.seq_length}"
+        )
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A variant as an edit of the transcript: replace ``[first, after)`` with ``bases``."""
+
+    variant: Variant
+    first: int
+    after: int
+    bases: str
+
+
+def variant_edit(variant: Variant, transcript: Transcript) -> Edit | None:
+    """The variant's edit of the transcript; None when it lies wholly outside the exons."""
+    where = f"variant {variant.variant_id}"
+    if variant.genomic_seq_id != transcript.seq_id:
+        return None
+    start, end = variant.genomic_start_pos, variant.genomic_end_pos
+    bases = revcomp(variant.genomic_alt_seq) if transcript.strand == "-" else variant.genomic_alt_seq
+    a, b = transcript.index_of(start), transcript.index_of(end)
+    if variant.is_insertion:
+        if a is None and b is None:
+            return None
+        if a is None or b is None or abs(a - b) != 1:
+            raise VariantError(f"{where}: the insertion lies on an exon boundary (splice site); not embedded")
+        point = max(a, b)
+        return Edit(variant, point, point, bases)
+    inside = [transcript.index_of(p) for p in (start, end)]
+    if all(i is None for i in inside) and not any(start <= exon.start and exon.end <= end for exon in transcript.exons):
+        return None
+    if a is None or b is None or abs(b - a) != end - start:
+        raise VariantError(f"{where}: it crosses an exon boundary (splice site); not embedded")
+    first = min(a, b)
+    ref = variant.genomic_ref_seq
+    ref_tx = revcomp(ref) if transcript.strand == "-" else ref
+    found = transcript.seq[first : first + len(ref_tx)]
+    if not _bases_match(ref_tx, found):
+        raise VariantError(
+            f"{where}: its reference sequence {ref} does not match the genome "
+            f"({variant.genomic_seq_id}:{start}..{end} reads "
+            f"{revcomp(found) if transcript.strand == '-' else found})"
+        )
+    return Edit(variant, first, first + len(ref_tx), bases)
+
+
+def _bases_match(expected: str, found: str) -> bool:
+    return len(expected) == len(found) and all(
+        e == f or "N" in (e, f) for e, f in zip(expected.upper(), found, strict=True)
+    )
+
+
+@dataclass(frozen=True)
+class AltProtein:
+    """The alternative protein and where each embedded variant lies in it."""
+
+    protein: str
+    embedded_variants: list[dict[str, Any]]
+
+
+def _codon(position: int, start: int) -> int:
+    """1-based codon (residue) number of transcript index ``position`` read from ``start``."""
+    return (position - start) // 3 + 1
+
+
+def alternative_protein(transcript: Transcript, frame: CodingFrame, variants: list[Variant]) -> AltProtein:
+    """Embed the variants and translate from the reference start codon (SPEC section 3).
+
+    Raises :class:`VariantError` for overlapping variants, a lost start codon, or a lost
+    stop codon with no new stop in the transcript's 3' part.
+    """
+    for i, left in enumerate(variants):
+        for right in variants[i + 1 :]:
+            if left.overlaps(right):
+                raise VariantError(f"variants {left.variant_id} and {right.variant_id} overlap")
+    edits = sorted(
+        (e for e in (variant_edit(v, transcript) for v in variants) if e is not None),
+        key=lambda e: (e.first, e.after),
+    )
+    if edits and not frame.contiguous:
+        raise VariantError("the CDS regions are not contiguous in the transcript; variants cannot be embedded")
+
+    def shift_before(position: int) -> int:
+        """Bases gained (or lost) in front of reference index ``position`` by edits wholly before it."""
+        return sum(len(e.bases) - (e.after - e.first) for e in edits if e.after <= position)
+
+    pieces: list[str] = []
+    alt_spans: list[tuple[Edit, int, int]] = []
+    cursor = alt_length = 0
+    for edit in edits:
+        pieces.append(transcript.seq[cursor : edit.first])
+        alt_length += edit.first - cursor
+        pieces.append(edit.bases)
+        alt_spans.append((edit, alt_length, alt_length + len(edit.bases)))
+        alt_length += len(edit.bases)
+        cursor = edit.after
+    pieces.append(transcript.seq[cursor:])
+    alt_seq = "".join(pieces)
+
+    ref_start = frame.start
+    alt_start = ref_start + shift_before(ref_start)
+    if alt_seq[alt_start : alt_start + 3] != transcript.seq[ref_start : ref_start + 3]:
+        raise VariantError(
+            "Reference start codon is different from alternative start codon. "
+            "Alternative coding sequence rejected (start codon lost)."
+        )
+    if first_stop(transcript.seq, ref_start, frame.end) is not None:
+        # the reference protein ends at a stop: the alternative one ends at its first in-frame
+        # stop, inside the coding region or, when the reference stop was lost, in the 3' exons
+        stop = first_stop(alt_seq, alt_start)
+        if stop is None:
+            raise VariantError("stop codon lost, and no new in-frame stop codon in the transcript (stop lost)")
+        alt_coding = alt_seq[alt_start:stop]
+    else:
+        # a 3'-partial CDS (no stop in the reference): read to the coding region's mapped end
+        alt_coding = alt_seq[alt_start : frame.end + shift_before(frame.end)]
+    protein = translate(alt_coding)
+    if not protein:
+        raise VariantError("the alternative coding sequence starts with a stop codon (empty protein)")
+
+    reported = []
+    limit = len(protein) + 1  # one past the last residue: the stop codon's position
+    for edit, alt_first, alt_after in alt_spans:
+        if alt_after > alt_first:
+            seq_start, seq_end = _codon(alt_first, alt_start), _codon(alt_after - 1, alt_start)
+        else:  # a deletion: the residues on either side of it
+            seq_start, seq_end = _codon(alt_first - 1, alt_start), _codon(alt_first, alt_start)
+        if seq_end < 1 or seq_start > limit:
+            continue  # in a UTR, or after the protein's end: not in the protein
+        seq_start, seq_end = max(seq_start, 1), min(seq_end, limit)
+        ref_len = (
+            max(0, _codon(edit.after - 1, ref_start) - max(_codon(edit.first, ref_start), 1) + 1)
+            if edit.after > edit.first
+            else 0
+        )
+        reported.append(
+            {
+                **edit.variant.to_dict(),
+                "seq_start_pos": seq_start,
+                "seq_end_pos": seq_end,
+                "embedded_ref_seq_len": ref_len,
+                "embedded_alt_seq_len": seq_end - seq_start + 1 if edit.bases else 0,
+            }
+        )
+    return AltProtein(protein, reported)

@@ -1,0 +1,54 @@
+"""Shared fixtures: conformance data, clean process-wide caches, a clean environment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pavi.genome import forget_opened
+from pavi.sources import ALLOWLIST_ENV, reset_clients
+from pavi.variants import VARIANT_API_ENV, reset_default_client
+
+REPO = Path(__file__).resolve().parents[1]
+CONFORMANCE = REPO.parent / "shared" / "conformance"
+
+
+@pytest.fixture(autouse=True)
+def _clean_process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv(ALLOWLIST_ENV, raising=False)
+    monkeypatch.delenv(VARIANT_API_ENV, raising=False)
+    monkeypatch.setenv("PAVI_HTTP_CONNECT_TIMEOUT", "2")
+    monkeypatch.setenv("PAVI_HTTP_READ_TIMEOUT", "5")
+    forget_opened()
+    reset_clients()
+    reset_default_client()
+    yield
+    forget_opened()
+    reset_clients()
+    reset_default_client()
+
+
+@pytest.fixture(scope="session")
+def conformance() -> Path:
+    if not CONFORMANCE.is_dir():
+        pytest.fail(f"the conformance data is missing: expected {CONFORMANCE} (../shared beside the checkout)")
+    return CONFORMANCE
+
+
+@pytest.fixture(scope="session")
+def genbank_payload(conformance: Path) -> list[dict[str, object]]:
+    """The 51-transcript payload with its FASTA URL pointing at the conformance folder."""
+    folder = conformance / "genbank"
+    entries: list[dict[str, object]] = json.loads((folder / "payload.json").read_text())
+    for entry in entries:
+        entry["fasta_file_url"] = str(entry["fasta_file_url"]).replace("ORACLE_DIR/public", str(folder))
+    return entries
+
+
+@pytest.fixture(scope="session")
+def genbank_expected(conformance: Path) -> dict[str, str]:
+    expected: dict[str, str] = json.loads((conformance / "genbank" / "expected.json").read_text())
+    return expected

@@ -1,0 +1,155 @@
+"""A local HTTP file server for tests and benchmarks: byte ranges, counters and injected faults.
+
+It serves files from a folder (or from an in-memory mapping) on 127.0.0.1, answers
+``Range: bytes=a-b`` / ``bytes=a-`` with 206, counts the body bytes it really sent, and can
+be told to fail the first N requests of a path with a status, to answer slowly, to ignore
+ranges, or to redirect.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@dataclass
+class Faults:
+    fail_first: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (count, status)
+    delay: dict[str, float] = field(default_factory=dict)  # path -> seconds before answering
+    redirect: dict[str, str] = field(default_factory=dict)  # path -> Location
+    ignore_ranges: bool = False
+
+
+class FileServer:
+    """Serve ``root`` (a folder) and ``documents`` (path -> bytes) on a loopback port."""
+
+    def __init__(self, root: Path | None = None, documents: dict[str, bytes] | None = None):
+        self.root = root
+        self.documents = documents or {}
+        self.faults = Faults()
+        self.bytes_sent = 0
+        self.requests: list[tuple[str, str | None]] = []
+        self._failures: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FileServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.bytes_sent = 0
+            self.requests.clear()
+
+    def _content(self, path: str) -> bytes | None:
+        if path in self.documents:
+            return self.documents[path]
+        if self.root is not None:
+            candidate = (self.root / path.lstrip("/")).resolve()
+            if candidate.is_file() and self.root.resolve() in candidate.parents:
+                return candidate.read_bytes()
+        return None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _plain(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if body and self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def do_HEAD(self) -> None:
+                self.do_GET()
+
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                with server._lock:
+                    server.requests.append((self.path, self.headers.get("Range")))
+                    count, status = server.faults.fail_first.get(path, (0, 0))
+                    failing = server._failures[path] < count
+                    if failing:
+                        server._failures[path] += 1
+                if path in server.faults.delay:
+                    time.sleep(server.faults.delay[path])
+                if failing:
+                    self._plain(status, b"injected failure")
+                    return
+                if path in server.faults.redirect:
+                    self._plain(302, headers={"Location": server.faults.redirect[path]})
+                    return
+                content = server._content(path)
+                if content is None:
+                    self._plain(404, b"not found")
+                    return
+                size, start, end, status = len(content), 0, len(content) - 1, 200
+                match = _RANGE.match(self.headers.get("Range", ""))
+                if match and not server.faults.ignore_ranges:
+                    status = 206
+                    if match[1]:
+                        start = int(match[1])
+                        end = min(int(match[2]), size - 1) if match[2] else size - 1
+                    else:  # suffix range: the last N bytes
+                        start, end = max(0, size - int(match[2])), size - 1
+                    if start >= size:
+                        self._plain(416, headers={"Content-Range": f"bytes */{size}"})
+                        return
+                self.send_response(status)
+                self.send_header("Accept-Ranges", "bytes")
+                self.send_header("Content-Type", "application/octet-stream")
+                if status == 206:
+                    self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+                self.send_header("Content-Length", str(end - start + 1))
+                self.end_headers()
+                if self.command == "HEAD":
+                    return
+                view = memoryview(content)[start : end + 1]
+                try:
+                    for offset in range(0, len(view), 65536):
+                        chunk = view[offset : offset + 65536]
+                        self.wfile.write(chunk)
+                        with server._lock:
+                            server.bytes_sent += len(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        return Handler
+
+
+@contextmanager
+def serve(root: Path | None = None, documents: dict[str, bytes] | None = None) -> Iterator[FileServer]:
+    server = FileServer(root, documents).start()
+    try:
+        yield server
+    finally:
+        server.stop()
