@@ -22,6 +22,7 @@ def _clean_process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv(VARIANT_API_ENV, raising=False)
     monkeypatch.setenv("PAVI_HTTP_CONNECT_TIMEOUT", "2")
     monkeypatch.setenv("PAVI_HTTP_READ_TIMEOUT", "5")
+    monkeypatch.setenv("PAVI_HTTP_BACKOFF", "0.01")
     forget_opened()
     reset_clients()
     reset_default_client()

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 ALLOWLIST_ENV = "PAVI_FASTA_ALLOWLIST"
 HTTP_CONNECT_TIMEOUT_ENV = "PAVI_HTTP_CONNECT_TIMEOUT"
 HTTP_READ_TIMEOUT_ENV = "PAVI_HTTP_READ_TIMEOUT"
+HTTP_BACKOFF_ENV = "PAVI_HTTP_BACKOFF"
 MAX_REDIRECTS = 5
 
 
@@ -164,14 +165,17 @@ def http_timeout() -> urllib3.Timeout:
 
 
 def http_retry(total: int = 4) -> urllib3.Retry:
-    """Retry connection errors, 429 and 5xx with exponential backoff; never follow redirects here."""
+    """Retry connection errors, 429 and 5xx with exponential backoff; never follow redirects here.
+
+    The backoff factor (seconds; ``PAVI_HTTP_BACKOFF``, default 0.25) doubles each retry, capped at 8 s.
+    """
     return urllib3.Retry(
         total=total,
         connect=total,
         read=total,
         status=total,
         redirect=False,
-        backoff_factor=0.25,
+        backoff_factor=float(os.environ.get(HTTP_BACKOFF_ENV, "0.25")),
         backoff_max=8,
         status_forcelist=(429, 500, 502, 503, 504),
         allowed_methods=frozenset({"GET", "HEAD"}),

@@ -1,0 +1,241 @@
+"""Indexed genome access: exact ranged reads, checked against htslib (pysam) as the oracle."""
+
+from __future__ import annotations
+
+import random
+import struct
+from pathlib import Path
+
+import boto3
+import pysam
+import pytest
+from moto import mock_aws
+from support.genomes import random_dna, write_fasta
+from support.http_server import serve
+
+from pavi.errors import GenomeAccessError, SequenceError, UrlNotAllowedError
+from pavi.genome import IndexedFasta, open_fasta
+from pavi.sources import UrlPolicy, transfer_counters
+
+
+@pytest.fixture(scope="module")
+def genome(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three sequences of 300 kb, 70 kb and 61 bases: many BGZF blocks, odd line ends."""
+    folder = tmp_path_factory.mktemp("genome")
+    sequences = {"chr1": random_dna(300_000, 1), "chr2": random_dna(70_000, 2).lower(), "tiny": random_dna(61, 3)}
+    write_fasta(folder, sequences, bgzip=True)
+    write_fasta(folder, sequences, name="plain.fa", bgzip=False)
+    return folder
+
+
+def random_regions(fasta: pysam.FastaFile, count: int, seed: int) -> list[tuple[str, int, int]]:
+    rng = random.Random(seed)
+    regions = []
+    for _ in range(count):
+        name = rng.choice(fasta.references)
+        length = fasta.get_reference_length(name)
+        start = rng.randint(1, length)
+        regions.append((name, start, min(length, start + rng.choice([0, 1, 59, 60, 61, 500, 70_000]))))
+    return regions
+
+
+@pytest.mark.parametrize("name", ["genome.fa.gz", "plain.fa"])
+def test_local_reads_match_htslib(genome: Path, name: str) -> None:
+    oracle = pysam.FastaFile(str(genome / name))
+    fasta = IndexedFasta(str(genome / name))
+    assert fasta.compressed == name.endswith(".gz")
+    for seq_id, start, end in random_regions(oracle, 300, seed=7):
+        assert fasta.fetch(seq_id, start, end) == oracle.fetch(seq_id, start - 1, end).upper()
+
+
+def test_http_reads_are_exact_ranges_and_indexes_are_fetched_once(genome: Path) -> None:
+    oracle = pysam.FastaFile(str(genome / "genome.fa.gz"))
+    with serve(genome) as server:
+        url = f"{server.url}/genome.fa.gz"
+        fasta = open_fasta(url)
+        assert open_fasta(url) is fasta
+        index_requests = [path for path, _ in server.requests]
+        assert index_requests == ["/genome.fa.gz.fai", "/genome.fa.gz.gzi"]
+        server.reset_counters()
+        assert fasta.fetch("chr1", 100_001, 100_300) == oracle.fetch("chr1", 100_000, 100_300).upper()
+        ranges = [r for _, r in server.requests]
+        assert len(ranges) == 1 and ranges[0] is not None and ranges[0].count("-") == 1
+        assert not ranges[0].endswith("-"), "ranges must be closed"
+        assert server.bytes_sent < 2 * 65536
+        # the same block again comes from the block cache
+        server.reset_counters()
+        fasta.fetch("chr1", 100_010, 100_020)
+        assert server.requests == []
+        for seq_id, start, end in random_regions(oracle, 50, seed=9):
+            assert fasta.fetch(seq_id, start, end) == oracle.fetch(seq_id, start - 1, end).upper()
+
+
+def test_http_server_errors_are_retried(genome: Path) -> None:
+    with serve(genome) as server:
+        server.faults.fail_first["/genome.fa.gz.fai"] = (2, 503)
+        server.faults.fail_first["/genome.fa.gz"] = (1, 500)
+        fasta = IndexedFasta(f"{server.url}/genome.fa.gz")
+        assert len(fasta.fetch("chr1", 1, 10)) == 10
+        fai_calls = [p for p, _ in server.requests if p == "/genome.fa.gz.fai"]
+        assert len(fai_calls) == 3
+
+
+def test_http_server_that_ignores_ranges_is_refused(genome: Path) -> None:
+    with serve(genome) as server:
+        fasta = IndexedFasta(f"{server.url}/genome.fa.gz")
+        server.faults.ignore_ranges = True
+        with pytest.raises(GenomeAccessError, match="ignored the Range request"):
+            fasta.fetch("chr1", 1, 10)
+
+
+def test_http_hanging_server_times_out(genome: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAVI_HTTP_READ_TIMEOUT", "0.3")
+    with serve(genome) as server:
+        server.faults.delay["/genome.fa.gz.fai"] = 2.0
+        with pytest.raises(GenomeAccessError, match="unreachable"):
+            IndexedFasta(f"{server.url}/genome.fa.gz")
+
+
+def test_unreachable_url_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAVI_HTTP_CONNECT_TIMEOUT", "0.2")
+    with serve() as server:
+        url = server.url
+    with pytest.raises(GenomeAccessError, match="unreachable"):
+        IndexedFasta(f"{url}/genome.fa.gz")
+
+
+def test_missing_index_files_are_named(genome: Path, tmp_path: Path) -> None:
+    (tmp_path / "g.fa.gz").write_bytes((genome / "genome.fa.gz").read_bytes())
+    with pytest.raises(GenomeAccessError, match=r"\(\.fai\) index .*g\.fa\.gz\.fai is missing"):
+        IndexedFasta(str(tmp_path / "g.fa.gz"))
+    (tmp_path / "g.fa.gz.fai").write_bytes((genome / "genome.fa.gz.fai").read_bytes())
+    with pytest.raises(GenomeAccessError, match=r"\(\.gzi\) index .* is missing"):
+        IndexedFasta(str(tmp_path / "g.fa.gz"))
+    with serve(tmp_path) as server, pytest.raises(GenomeAccessError, match="is missing"):
+        IndexedFasta(f"{server.url}/g.fa.gz")
+
+
+def copy_genome(genome: Path, folder: Path) -> Path:
+    for suffix in ("", ".fai", ".gzi"):
+        (folder / f"g.fa.gz{suffix}").write_bytes((genome / f"genome.fa.gz{suffix}").read_bytes())
+    return folder / "g.fa.gz"
+
+
+def test_corrupt_gzi_is_detected(genome: Path, tmp_path: Path) -> None:
+    path = copy_genome(genome, tmp_path)
+    gzi = bytearray((tmp_path / "g.fa.gz.gzi").read_bytes())
+    (tmp_path / "g.fa.gz.gzi").write_bytes(bytes(gzi[:-5]))
+    with pytest.raises(GenomeAccessError, match="gzi index is corrupt"):
+        IndexedFasta(str(path))
+    # a compressed offset that points into the middle of block 3
+    compressed, text = struct.unpack_from("<QQ", gzi, 8 + 16 * 2)
+    struct.pack_into("<Q", gzi, 8 + 16 * 2, compressed + 7)
+    (tmp_path / "g.fa.gz.gzi").write_bytes(bytes(gzi))
+    fasta = IndexedFasta(str(path))
+    position = (text - fasta.records["chr1"].offset) // 61 * 60 + 10  # a base inside block 3
+    with pytest.raises(GenomeAccessError, match="bgzip"):
+        fasta.fetch("chr1", position, position + 10)
+
+
+def test_truncated_and_corrupt_bgzip_are_detected(genome: Path, tmp_path: Path) -> None:
+    path = copy_genome(genome, tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(GenomeAccessError, match=r"truncated|ends before"):
+        IndexedFasta(str(path)).fetch("chr2", 60_000, 60_100)
+    corrupt = bytearray(data)
+    for i in range(2000, 2100):
+        corrupt[i] ^= 0xFF
+    path.write_bytes(bytes(corrupt))
+    with pytest.raises(GenomeAccessError, match="corrupt bgzip block"):
+        IndexedFasta(str(path)).fetch("chr1", 1, 100)
+
+
+def test_unknown_sequence_and_past_the_end(genome: Path) -> None:
+    fasta = IndexedFasta(str(genome / "genome.fa.gz"))
+    with pytest.raises(SequenceError, match=r"'chrZ' is not in the FASTA .* \(3 sequences: chr1, chr2, tiny\)"):
+        fasta.fetch("chrZ", 1, 2)
+    with pytest.raises(SequenceError, match=r"past the end of sequence 'tiny' \(length 61\)"):
+        fasta.fetch("tiny", 50, 62)
+
+
+def test_s3_reads_with_ranges(genome: Path) -> None:
+    oracle = pysam.FastaFile(str(genome / "genome.fa.gz"))
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="genomes")
+        for suffix in ("", ".fai", ".gzi"):
+            s3.upload_file(str(genome / f"genome.fa.gz{suffix}"), "genomes", f"ref/genome.fa.gz{suffix}")
+        fasta = IndexedFasta("s3://genomes/ref/genome.fa.gz")
+        for seq_id, start, end in random_regions(oracle, 30, seed=3):
+            assert fasta.fetch(seq_id, start, end) == oracle.fetch(seq_id, start - 1, end).upper()
+        fresh = IndexedFasta("s3://genomes/ref/genome.fa.gz")
+        before = transfer_counters.bytes
+        fresh.fetch("chr1", 200_001, 200_100)
+        assert transfer_counters.bytes - before < 65536  # one BGZF block, not the file
+        with pytest.raises(GenomeAccessError, match=r"index .* is missing"):
+            IndexedFasta("s3://genomes/ref/absent.fa.gz")
+
+
+class TestAllowList:
+    def test_unset_allows_everything(self) -> None:
+        UrlPolicy.from_env().check("http://127.0.0.1/x.fa.gz")
+        UrlPolicy.from_env().check("/tmp/x.fa.gz")
+
+    def test_hosts_buckets_and_files(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("PAVI_FASTA_ALLOWLIST", "8.8.8.8, *.example.org, s3://agrjbrowse")
+        policy = UrlPolicy.from_env()
+        policy.check("https://8.8.8.8/genome.fa.gz")
+        policy.check("s3://agrjbrowse/fasta/x.fa.gz")
+        for refused in [
+            "s3://other-bucket/x.fa.gz",
+            "https://evil.test/x.fa.gz",
+            "file:///etc/passwd",
+            "/etc/passwd",
+            "ftp://8.8.8.8/x",
+        ]:
+            with pytest.raises(UrlNotAllowedError):
+                policy.check(refused)
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://127.0.0.1/x.fa.gz",
+            "http://localhost/x.fa.gz",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://10.0.0.8/x.fa.gz",
+            "http://192.168.1.1/x.fa.gz",
+            "http://172.16.0.1/x.fa.gz",
+            "http://[::1]/x.fa.gz",
+        ],
+    )
+    def test_non_public_addresses_are_refused_even_when_listed(self, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+        monkeypatch.setenv(
+            "PAVI_FASTA_ALLOWLIST", "127.0.0.1,localhost,169.254.169.254,10.0.0.8,192.168.1.1,172.16.0.1,::1"
+        )
+        with pytest.raises(UrlNotAllowedError, match="non-public address"):
+            UrlPolicy.from_env().check(url)
+
+    def test_redirect_to_a_refused_address_is_not_followed(self, genome: Path) -> None:
+        """The first hop is allowed here by an explicit policy object; the redirect target is not."""
+        with serve(genome) as server:
+            server.faults.redirect["/genome.fa.gz.fai"] = "http://169.254.169.254/latest/meta-data/"
+            policy = UrlPolicy(("127.0.0.1-not-listed",))
+            with pytest.raises(UrlNotAllowedError):
+                IndexedFasta(f"{server.url}/genome.fa.gz", policy)
+
+    def test_redirects_are_checked_hop_by_hop(self, genome: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        with serve(genome) as server:
+            server.faults.redirect["/moved.fa.gz.fai"] = "http://169.254.169.254/latest/meta-data/"
+            checked: list[str] = []
+
+            class Recording(UrlPolicy):
+                def check(self, url: str) -> None:
+                    checked.append(url)
+                    if "169.254" in url:
+                        raise UrlNotAllowedError(f"{url}: refused")
+
+            with pytest.raises(UrlNotAllowedError):
+                IndexedFasta(f"{server.url}/moved.fa.gz", Recording(None))
+            assert checked[-1] == "http://169.254.169.254/latest/meta-data/"
+            assert not any("169.254" in path for path, _ in server.requests)
