@@ -115,11 +115,22 @@ class IndexedFasta:
         try:
             return open_source(index_url, getattr(self.source, "policy", None)).read_all()
         except FileNotFoundError as error:
+            if suffix == ".fai":
+                self._probe()
             what = "faidx (.fai)" if suffix == ".fai" else "bgzip (.gzi)"
             raise GenomeAccessError(
                 f"{self.url}: its {what} index {index_url} is missing "
                 f"(make it with 'samtools faidx' on the bgzip-compressed FASTA)"
             ) from error
+
+    def _probe(self) -> None:
+        """Raise a clear error when the FASTA itself is absent (only asked after a missing index)."""
+        try:
+            found = self.source.read_range(0, 0)
+        except (GenomeAccessError, FileNotFoundError) as error:
+            raise GenomeAccessError(f"{self.url}: the FASTA file cannot be read ({error})") from error
+        if not found:
+            raise GenomeAccessError(f"{self.url}: the FASTA file is empty")
 
     def record(self, seq_id: str) -> FaiRecord:
         try:

@@ -123,6 +123,8 @@ class LocalSource:
                 return handle.read(-1 if end is None else end - start + 1)
         except FileNotFoundError as error:
             raise GenomeAccessError(f"{self.url}: no such file") from error
+        except OSError as error:
+            raise GenomeAccessError(f"{self.url}: cannot be read ({error.strerror})") from error
 
     def read_all(self) -> bytes:
         return self.path.read_bytes()

@@ -27,6 +27,7 @@ class Faults:
     delay: dict[str, float] = field(default_factory=dict)  # path -> seconds before answering
     redirect: dict[str, str] = field(default_factory=dict)  # path -> Location
     ignore_ranges: bool = False
+    bandwidth: float = 0.0  # bytes per second the server sends at most; 0: no limit
 
 
 class FileServer:
@@ -40,8 +41,7 @@ class FileServer:
         self.requests: list[tuple[str, str | None]] = []
         self._failures: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -62,13 +62,13 @@ class FileServer:
             self.bytes_sent = 0
             self.requests.clear()
 
-    def _content(self, path: str) -> bytes | None:
+    def _content(self, path: str) -> bytes | Path | None:
         if path in self.documents:
             return self.documents[path]
         if self.root is not None:
             candidate = (self.root / path.lstrip("/")).resolve()
             if candidate.is_file() and self.root.resolve() in candidate.parents:
-                return candidate.read_bytes()
+                return candidate
         return None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -76,6 +76,7 @@ class FileServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls between header and body
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -112,7 +113,8 @@ class FileServer:
                 if content is None:
                     self._plain(404, b"not found")
                     return
-                size, start, end, status = len(content), 0, len(content) - 1, 200
+                size = content.stat().st_size if isinstance(content, Path) else len(content)
+                start, end, status = 0, size - 1, 200
                 match = _RANGE.match(self.headers.get("Range", ""))
                 if match and not server.faults.ignore_ranges:
                     status = 206
@@ -133,17 +135,41 @@ class FileServer:
                 self.end_headers()
                 if self.command == "HEAD":
                     return
-                view = memoryview(content)[start : end + 1]
                 try:
-                    for offset in range(0, len(view), 65536):
-                        chunk = view[offset : offset + 65536]
+                    for chunk in _chunks(content, start, end):
                         self.wfile.write(chunk)
                         with server._lock:
                             server.bytes_sent += len(chunk)
+                        if server.faults.bandwidth:
+                            time.sleep(len(chunk) / server.faults.bandwidth)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
         return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients that hang up early (htslib does, by design) are not errors here."""
+
+
+def _chunks(content: bytes | Path, start: int, end: int, size: int = 65536) -> Iterator[bytes]:
+    """Bytes ``start..end`` of a document or file, in chunks (a file is never read whole)."""
+    if isinstance(content, bytes):
+        for offset in range(start, end + 1, size):
+            yield content[offset : min(offset + size, end + 1)]
+        return
+    with content.open("rb") as handle:
+        handle.seek(start)
+        left = end - start + 1
+        while left > 0:
+            chunk = handle.read(min(size, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+            yield chunk
 
 
 @contextmanager

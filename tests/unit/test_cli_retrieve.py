@@ -17,10 +17,12 @@ from moto.server import ThreadedMotoServer
 
 from pavi.request import parse_job
 
+PAVI = str(Path(sys.executable).parent / "pavi")  # the console script, the images' ENTRYPOINT
+
 
 def pavi(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pavi.cli", *args],
+        [PAVI, *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -146,7 +148,9 @@ def test_single_entry_form_from_s3_to_s3(
     assert done.returncode == 0, done.stderr
     body = s3.get_object(Bucket="pavi-work", Key=f"jobs/j1/sequences/{entry_id}-protein.fa")["Body"].read().decode()
     assert "".join(body.splitlines()[1:]) == genbank_expected[entry_id]
-    info = json.loads(s3.get_object(Bucket="pavi-work", Key=f"jobs/j1/sequences/{entry_id}-seqinfo.json")["Body"].read())
+    info = json.loads(
+        s3.get_object(Bucket="pavi-work", Key=f"jobs/j1/sequences/{entry_id}-seqinfo.json")["Body"].read()
+    )
     assert info == {entry["base_seq_name"]: {}}
 
 

@@ -115,6 +115,13 @@ def test_missing_index_files_are_named(genome: Path, tmp_path: Path) -> None:
         IndexedFasta(f"{server.url}/g.fa.gz")
 
 
+def test_missing_fasta_is_named_as_such(tmp_path: Path) -> None:
+    with pytest.raises(GenomeAccessError, match=r"the FASTA file cannot be read .*no such file"):
+        IndexedFasta(str(tmp_path / "absent.fa.gz"))
+    with serve(tmp_path) as server, pytest.raises(GenomeAccessError, match=r"cannot be read .*HTTP 404"):
+        IndexedFasta(f"{server.url}/absent.fa.gz")
+
+
 def copy_genome(genome: Path, folder: Path) -> Path:
     for suffix in ("", ".fai", ".gzi"):
         (folder / f"g.fa.gz{suffix}").write_bytes((genome / f"genome.fa.gz{suffix}").read_bytes())
@@ -173,8 +180,11 @@ def test_s3_reads_with_ranges(genome: Path) -> None:
         before = transfer_counters.bytes
         fresh.fetch("chr1", 200_001, 200_100)
         assert transfer_counters.bytes - before < 65536  # one BGZF block, not the file
-        with pytest.raises(GenomeAccessError, match=r"index .* is missing"):
+        with pytest.raises(GenomeAccessError, match=r"the FASTA file cannot be read .*no such object"):
             IndexedFasta("s3://genomes/ref/absent.fa.gz")
+        s3.put_object(Bucket="genomes", Key="ref/noindex.fa.gz", Body=b"data")
+        with pytest.raises(GenomeAccessError, match=r"\(\.fai\) index s3://genomes/ref/noindex.fa.gz.fai is missing"):
+            IndexedFasta("s3://genomes/ref/noindex.fa.gz")
 
 
 class TestAllowList:

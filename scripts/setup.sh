@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Set up everything the project needs on a fresh Debian machine (root) or a developer's laptop:
+# system packages (when apt-get is there and they are missing), a Python 3.13 virtual
+# environment in .venv with the package and its development tools. Safe to run again:
+# it skips what is already in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON_VERSION="$(cat .python-version)"
+SYSTEM_PACKAGES=()  # Debian packages the pipeline needs on this machine (none yet)
+
+missing=()
+for package in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing system packages: ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: please install these system packages: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+find_python() {
+  if command -v pyenv >/dev/null && pyenv prefix "$PYTHON_VERSION" >/dev/null 2>&1; then
+    echo "$(pyenv prefix "$PYTHON_VERSION")/bin/python"
+  elif [ -x "$HOME/.pyenv/versions/$PYTHON_VERSION/bin/python" ]; then
+    echo "$HOME/.pyenv/versions/$PYTHON_VERSION/bin/python"
+  elif command -v "python${PYTHON_VERSION%.*}" >/dev/null; then
+    command -v "python${PYTHON_VERSION%.*}"
+  else
+    echo "setup: Python ${PYTHON_VERSION%.*} is needed (pyenv install $PYTHON_VERSION)" >&2
+    exit 1
+  fi
+}
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import sys; sys.exit(sys.version_info[:2] != (3, 13))"; then
+  rm -rf .venv
+  "$(find_python)" -m venv .venv
+fi
+
+stamp=.venv/.pavi-installed
+wanted="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+  echo "setup: installing the package and its development tools into .venv" >&2
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+  echo "$wanted" >"$stamp"
+fi
