@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON_VERSION="$(cat .python-version)"
-SYSTEM_PACKAGES=()  # Debian packages the pipeline needs on this machine (none yet)
+SYSTEM_PACKAGES=(clustalo)  # Debian packages the pipeline needs on this machine (Clustal Omega 1.2.4)
 
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do

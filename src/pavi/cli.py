@@ -110,6 +110,44 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_align(args: argparse.Namespace) -> int:
+    from pavi.alignment import AlignmentError, aligned_seq_info, parse_clustal, prepare_input, run_clustalo
+
+    started = time.monotonic()
+    try:
+        prepared = prepare_input(args.seq_dir)
+    except FileNotFoundError as error:
+        _say(f"pavi align: no such folder or prefix: {error}")
+        return EXIT_FAILED
+    storage.write_text(storage.join(args.out, "alignment-input.fa"), prepared.fasta)
+    if not prepared.can_align:
+        report = {
+            "status": "failed",
+            "failed_entries": [f.to_dict() for f in prepared.failed],
+            "reason": "reference sequences failed" if prepared.failed else "no sequence to align",
+        }
+        storage.write_text(storage.join(args.out, "failure-report.json"), json.dumps(report, indent=1) + "\n")
+        _say(f"pavi align: not aligned: {report['reason']}")
+        for failed in prepared.failed:
+            _say(f"  - {failed.entry_id} {failed.sequence_name}: {failed.error}")
+        return EXIT_FAILED
+    try:
+        clustal = run_clustalo(prepared.fasta, args.threads)
+    except AlignmentError as error:
+        _say(f"pavi align: {error}")
+        return EXIT_FAILED
+    storage.write_text(storage.join(args.out, "alignment-output.aln"), clustal)
+    info = aligned_seq_info(prepared.seqinfo, parse_clustal(clustal))
+    storage.write_text(
+        storage.join(args.out, "aligned_seq_info.json"), json.dumps(info, indent=1) + "\n", "application/json"
+    )
+    _say(
+        f"aligned {prepared.sequence_count} sequences of {len(prepared.entry_ids)} entries into {args.out} "
+        f"in {time.monotonic() - started:.1f}s"
+    )
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pavi", description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -133,6 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retrieve.add_argument("-q", "--quiet", action="store_true", help="no per-entry progress lines")
     retrieve.set_defaults(handler=cmd_retrieve)
+
+    align = commands.add_parser(
+        "align",
+        help="align the proteins that 'pavi retrieve' wrote",
+        description="Join SEQ_DIR's *-protein.fa files in file-name order, align them with Clustal Omega "
+        "and write alignment-input.fa, alignment-output.aln and aligned_seq_info.json into --out.",
+    )
+    align.add_argument("seq_dir", help="folder or s3:// prefix holding the *-protein.fa and *-seqinfo.json files")
+    align.add_argument("--out", required=True, help="output folder or s3://bucket/prefix/")
+    align.add_argument("--threads", type=int, default=None, help="Clustal Omega threads (default: the CPUs available)")
+    align.set_defaults(handler=cmd_align)
     return parser
 
 

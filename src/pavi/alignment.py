@@ -1,0 +1,216 @@
+"""Alignment input, Clustal Omega, and the aligned sequence info (SPEC section 5).
+
+- :func:`prepare_input` joins the per-entry protein FASTA files in file-name order and
+  reads the seqinfo files, listing the entries whose reference sequence failed;
+- :func:`run_clustalo` runs Clustal Omega 1.2.4 exactly as the upstream pipeline does
+  (one sequence, which Clustal Omega refuses, gets a valid one-sequence Clustal file);
+- :func:`aligned_seq_info` merges the seqinfo maps and adds each embedded variant's
+  alignment columns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pavi import storage
+from pavi.errors import PaviError
+from pavi.retrieval import protein_file_name, seqinfo_file_name
+
+PROTEIN_SUFFIX = "-protein.fa"
+SEQINFO_SUFFIX = "-seqinfo.json"
+CLUSTAL_HEADER = "CLUSTAL O(1.2.4) multiple sequence alignment\n\n\n"
+CLUSTAL_BLOCK = 60
+CLUSTAL_NAME_PADDING = 6
+
+
+class AlignmentError(PaviError):
+    """The alignment could not be made (no sequences, Clustal Omega failed, unreadable output)."""
+
+
+@dataclass
+class FailedEntry:
+    entry_id: str
+    sequence_name: str
+    error: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"unique_entry_id": self.entry_id, "sequence_name": self.sequence_name, "error": self.error}
+
+
+@dataclass
+class PreparedInput:
+    """What the per-entry files of a job add up to."""
+
+    fasta: str
+    entry_ids: list[str]
+    seqinfo: dict[str, dict[str, dict[str, Any]]]  # entry id -> {sequence name -> info}
+    failed: list[FailedEntry] = field(default_factory=list)
+    alternative_errors: list[FailedEntry] = field(default_factory=list)
+
+    @property
+    def sequence_count(self) -> int:
+        return self.fasta.count(">")
+
+    @property
+    def can_align(self) -> bool:
+        """SPEC 5: a failed reference retrieval fails the job; an alternative's error is data."""
+        return not self.failed and self.sequence_count > 0
+
+
+def prepare_input(seq_dir: str, expected_entries: list[str] | None = None) -> PreparedInput:
+    """Read the per-entry files in ``seq_dir`` (folder or ``s3://`` prefix).
+
+    With ``expected_entries``, an entry whose seqinfo is absent counts as failed (its
+    retrieval never finished), so no partial job is presented as complete.
+    """
+    names = storage.list_names(seq_dir)
+    seqinfo_ids = [n.removesuffix(SEQINFO_SUFFIX) for n in names if n.endswith(SEQINFO_SUFFIX)]
+    entry_ids = sorted(set(seqinfo_ids) | set(expected_entries or []))
+    seqinfo: dict[str, dict[str, dict[str, Any]]] = {}
+    failed: list[FailedEntry] = []
+    alternative_errors: list[FailedEntry] = []
+    for entry_id in entry_ids:
+        if entry_id not in seqinfo_ids:
+            failed.append(FailedEntry(entry_id, "", "its retrieval did not finish (no seqinfo file)"))
+            continue
+        info: dict[str, dict[str, Any]] = json.loads(
+            storage.read_text(storage.join(seq_dir, seqinfo_file_name(entry_id)))
+        )
+        seqinfo[entry_id] = info
+        for position, (name, sequence_info) in enumerate(info.items()):
+            if "error" in sequence_info:
+                target = failed if position == 0 else alternative_errors
+                target.append(FailedEntry(entry_id, name, sequence_info["error"]))
+    protein_files = sorted(n for n in names if n.endswith(PROTEIN_SUFFIX))
+    missing = [e for e in seqinfo if protein_file_name(e) not in protein_files]
+    failed += [FailedEntry(e, "", "its protein file is missing") for e in missing]
+    fasta = "".join(storage.read_text(storage.join(seq_dir, name)) for name in protein_files)
+    return PreparedInput(fasta, entry_ids, seqinfo, failed, alternative_errors)
+
+
+def parse_fasta(text: str) -> list[tuple[str, str]]:
+    records: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        if line.startswith(">"):
+            records.append((line[1:].split()[0] if line[1:].strip() else "", ""))
+        elif line.strip() and records:
+            records[-1] = (records[-1][0], records[-1][1] + line.strip())
+    return records
+
+
+def format_single_clustal(name: str, sequence: str) -> str:
+    """A one-sequence alignment laid out as Clustal Omega 1.2.4 lays out its files."""
+    width = len(name) + CLUSTAL_NAME_PADDING
+    blocks = []
+    for start in range(0, len(sequence), CLUSTAL_BLOCK):
+        chunk = sequence[start : start + CLUSTAL_BLOCK]
+        blocks.append(f"{name.ljust(width)}{chunk}\t{start + len(chunk)}\n{' ' * width}{'*' * len(chunk)}\n")
+    return CLUSTAL_HEADER + "\n".join(blocks)
+
+
+def clustalo_threads() -> int:
+    """Threads for Clustal Omega: ``PAVI_ALIGN_THREADS``, else the CPUs this process may use."""
+    configured = os.environ.get("PAVI_ALIGN_THREADS")
+    if configured:
+        return max(1, int(configured))
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def run_clustalo(fasta: str, threads: int | None = None, executable: str = "clustalo") -> str:
+    """Align the proteins of ``fasta``; returns the Clustal text (``--outfmt=clustal --resno``)."""
+    records = parse_fasta(fasta)
+    if not records:
+        raise AlignmentError("no sequence to align: every entry failed")
+    if len(records) == 1:
+        return format_single_clustal(*records[0])
+    binary = shutil.which(executable)
+    if binary is None:
+        raise AlignmentError(f"Clustal Omega ({executable}) is not installed (Debian/Ubuntu package 'clustalo')")
+    with tempfile.TemporaryDirectory(prefix="pavi-align-") as scratch:
+        source, target = Path(scratch, "alignment-input.fa"), Path(scratch, "alignment-output.aln")
+        source.write_text(fasta)
+        command = [binary, "-i", str(source), "--outfmt=clustal", "--resno", "-o", str(target)]
+        command.append(f"--threads={threads or clustalo_threads()}")
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not target.exists():
+            message = (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
+            raise AlignmentError(f"Clustal Omega failed: {message}")
+        return target.read_text()
+
+
+def parse_clustal(text: str) -> dict[str, str]:
+    """Aligned sequences of a Clustal file, by name (a repeated name keeps its first rows)."""
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith("CLUSTAL"):
+        raise AlignmentError("the alignment is not in Clustal format")
+    aligned: dict[str, list[str]] = {}
+    order: list[str] = []
+    block_index = 0
+    seen_in_block: set[str] = set()
+    for line in lines[1:]:
+        if not line.strip():
+            seen_in_block = set()
+            continue
+        if line.startswith(" "):
+            block_index += 1
+            continue
+        parts = line.split()
+        name, residues = parts[0], parts[1]
+        if name in seen_in_block:
+            continue  # a duplicate name: only the first sequence of that name is mapped
+        seen_in_block.add(name)
+        if name not in aligned:
+            aligned[name] = []
+            order.append(name)
+        aligned[name].append(residues)
+    return {name: "".join(aligned[name]) for name in order}
+
+
+def residue_columns(aligned: str) -> list[int]:
+    """1-based alignment column of each residue (index 0: residue 1)."""
+    return [column for column, char in enumerate(aligned, start=1) if char != "-"]
+
+
+def alignment_column(columns: list[int], position: int, alignment_length: int) -> int:
+    """Column of a 1-based residue position; one past the last residue (a new stop codon)
+    maps to the column after the last residue, at most the alignment's last column."""
+    if 1 <= position <= len(columns):
+        return columns[position - 1]
+    if position == len(columns) + 1 and columns:
+        return min(columns[-1] + 1, alignment_length)
+    raise AlignmentError(f"residue {position} is outside the sequence (length {len(columns)})")
+
+
+def aligned_seq_info(
+    seqinfo: dict[str, dict[str, dict[str, Any]]], alignment: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """All seqinfo maps merged, embedded variants with their alignment columns, keys sorted."""
+    merged: dict[str, dict[str, Any]] = {}
+    for entry_id in sorted(seqinfo):
+        for name, info in seqinfo[entry_id].items():
+            info = json.loads(json.dumps(info))  # a copy
+            variants = info.get("embedded_variants")
+            if variants and name in alignment:
+                columns = residue_columns(alignment[name])
+                length = len(alignment[name])
+                for variant in variants:
+                    variant["alignment_start_pos"] = alignment_column(columns, variant["seq_start_pos"], length)
+                    variant["alignment_end_pos"] = alignment_column(columns, variant["seq_end_pos"], length)
+            merged[name] = info
+    ordered: dict[str, dict[str, Any]] = _sorted(merged)
+    return ordered
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
