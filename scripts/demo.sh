@@ -4,10 +4,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 out="${1:-pavi-results/demo}"
-.venv/bin/pavi retrieve demo/payload.json --out "$out"
+.venv/bin/pavi retrieve demo/payload.json --out "$out/sequences"
+.venv/bin/pavi align "$out/sequences" --out "$out"
 echo
 echo "Results in $out/:"
-ls -1 "$out"
+ls -1 "$out" "$out/sequences"
 echo
-echo "For example, $out/HLA00001_HLA_A-protein.fa:"
-cat "$out/HLA00001_HLA_A-protein.fa"
+echo "The alignment, $out/alignment-output.aln (first block):"
+sed -n '1,10p' "$out/alignment-output.aln"
+echo
+echo "Where the demo variants fall: $out/aligned_seq_info.json"

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from moto.server import ThreadedMotoServer
 
 from pavi.genome import forget_opened
 from pavi.sources import ALLOWLIST_ENV, reset_clients
@@ -53,3 +54,23 @@ def genbank_payload(conformance: Path) -> list[dict[str, object]]:
 def genbank_expected(conformance: Path) -> dict[str, str]:
     expected: dict[str, str] = json.loads((conformance / "genbank" / "expected.json").read_text())
     return expected
+
+
+@pytest.fixture
+def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """A local S3 (moto's server on a loopback port) for this process and its child processes."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    try:
+        yield env
+    finally:
+        server.stop()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from pavi.alignment import (
@@ -178,3 +180,27 @@ def test_pavi_align_refuses_a_job_with_a_failed_reference(tmp_path: Path) -> Non
     report = json.loads((tmp_path / "out" / "failure-report.json").read_text())
     assert report["status"] == "failed" and report["failed_entries"][0]["unique_entry_id"] == "b"
     assert not (tmp_path / "out" / "alignment-output.aln").exists()
+
+
+@CLUSTALO
+def test_pavi_align_from_s3_to_s3_as_the_job_definition_runs_it(moto_s3: dict[str, str], conformance: Path) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="pavi-work")
+    records = (conformance / "pavi-upstream" / "alignment-input-seqs.fa").read_text().split(">")[1:]
+    for number, record in enumerate(records):
+        name = record.split("\n", 1)[0]
+        s3.put_object(Bucket="pavi-work", Key=f"jobs/j1/sequences/e{number:03d}-protein.fa", Body=">" + record)
+        s3.put_object(
+            Bucket="pavi-work", Key=f"jobs/j1/sequences/e{number:03d}-seqinfo.json", Body=json.dumps({name: {}})
+        )
+    done = subprocess.run(
+        [PAVI, "align", "s3://pavi-work/jobs/j1/sequences/", "--out", "s3://pavi-work/jobs/j1/results/"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **moto_s3},
+    )
+    assert done.returncode == 0, done.stderr
+    produced = s3.get_object(Bucket="pavi-work", Key="jobs/j1/results/alignment-output.aln")["Body"].read()
+    assert produced == (conformance / "pavi-upstream" / "alignment-expected-output.aln").read_bytes()
+    info = json.loads(s3.get_object(Bucket="pavi-work", Key="jobs/j1/results/aligned_seq_info.json")["Body"].read())
+    assert len(info) == len(records)

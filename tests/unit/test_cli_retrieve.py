@@ -7,13 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from pavi.request import parse_job
 
@@ -106,25 +104,6 @@ def test_unwritable_output_exits_1(local_genbank: Path, tmp_path: Path) -> None:
     blocker.write_text("x")
     done = pavi("retrieve", str(local_genbank), "--out", str(blocker / "out"))
     assert done.returncode == 1 and "writing the results" in done.stderr
-
-
-@pytest.fixture
-def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    env = {
-        "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    try:
-        yield env
-    finally:
-        server.stop()
 
 
 def test_single_entry_form_from_s3_to_s3(

@@ -39,7 +39,13 @@ def test_base_is_pinned_and_user_is_not_root(dockerfile: Path) -> None:
     assert users and not users[-1].startswith(("root", "0")), "the image must run as a non-root user"
 
 
-def test_seq_retrieval_entrypoint_is_the_pavi_command() -> None:
-    steps = dict(instructions(ROOT / "batch_images" / "seq_retrieval" / "Dockerfile"))
+@pytest.mark.parametrize("image", ["seq_retrieval", "alignment"])
+def test_entrypoint_is_the_pavi_command(image: str) -> None:
+    steps = dict(instructions(ROOT / "batch_images" / image / "Dockerfile"))
     assert json.loads(steps["ENTRYPOINT"]) == ["pavi"]
     assert (ROOT / ".dockerignore").read_text().startswith("*\n")
+
+
+def test_alignment_image_pins_clustal_omega_1_2_4() -> None:
+    text = (ROOT / "batch_images" / "alignment" / "Dockerfile").read_text()
+    assert "clustalo=1.2.4-" in text
