@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -18,6 +19,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from pavi import storage
 from pavi.errors import PaviError
@@ -96,13 +99,11 @@ def prepare_input(seq_dir: str, expected_entries: list[str] | None = None) -> Pr
 
 
 def parse_fasta(text: str) -> list[tuple[str, str]]:
-    records: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        if line.startswith(">"):
-            records.append((line[1:].split()[0] if line[1:].strip() else "", ""))
-        elif line.strip() and records:
-            records[-1] = (records[-1][0], records[-1][1] + line.strip())
-    return records
+    """``(name, sequence)`` of each FASTA record; the name is the title's first word."""
+    return [
+        (title.split()[0] if title.strip() else "", sequence)
+        for title, sequence in SimpleFastaParser(io.StringIO(text))  # type: ignore[no-untyped-call]
+    ]
 
 
 def format_single_clustal(name: str, sequence: str) -> str:

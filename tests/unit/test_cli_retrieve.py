@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from pavi.request import parse_job
 
@@ -30,15 +31,8 @@ def pavi(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None)
 
 
 def read_fasta(path: Path) -> dict[str, str]:
-    records: dict[str, str] = {}
-    name = ""
-    for line in path.read_text().splitlines():
-        if line.startswith(">"):
-            name = line[1:]
-            records[name] = ""
-        else:
-            records[name] += line
-    return records
+    with path.open() as handle:
+        return dict(SimpleFastaParser(handle))
 
 
 @pytest.fixture
