@@ -99,7 +99,8 @@ class IndexedFasta:
 
     def __init__(self, url: str, policy: UrlPolicy | None = None):
         self.url = url
-        self.source: ByteSource = open_source(url, policy)
+        self.policy = policy or UrlPolicy.from_env()
+        self.source: ByteSource = open_source(url, self.policy)
         self.compressed = url.split("?")[0].lower().endswith(BGZF_SUFFIXES)
         fai = self._index_file(".fai")
         self.records = parse_fai(fai.decode("utf-8", errors="replace"), url + ".fai")
@@ -113,7 +114,7 @@ class IndexedFasta:
     def _index_file(self, suffix: str) -> bytes:
         index_url = self.url + suffix
         try:
-            return open_source(index_url, getattr(self.source, "policy", None)).read_all()
+            return open_source(index_url, self.policy).read_all()
         except FileNotFoundError as error:
             if suffix == ".fai":
                 self._probe()

@@ -211,8 +211,7 @@ def variant_edit(variant: Variant, transcript: Transcript) -> Edit | None:
             raise VariantError(f"{where}: the insertion lies on an exon boundary (splice site); not embedded")
         point = max(a, b)
         return Edit(variant, point, point, bases)
-    inside = [transcript.index_of(p) for p in (start, end)]
-    if all(i is None for i in inside) and not any(start <= exon.start and exon.end <= end for exon in transcript.exons):
+    if a is None and b is None and not any(start <= exon.start and exon.end <= end for exon in transcript.exons):
         return None
     if a is None or b is None or abs(b - a) != end - start:
         raise VariantError(f"{where}: it crosses an exon boundary (splice site); not embedded")
