@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ SEQINFO_SUFFIX = "-seqinfo.json"
 CLUSTAL_HEADER = "CLUSTAL O(1.2.4) multiple sequence alignment\n\n\n"
 CLUSTAL_BLOCK = 60
 CLUSTAL_NAME_PADDING = 6
+READERS = 16
 
 
 class AlignmentError(PaviError):
@@ -61,6 +63,14 @@ class PreparedInput:
     def sequence_count(self) -> int:
         return self.fasta.count(">")
 
+    def counts(self) -> dict[str, int]:
+        return {
+            "entries": len(self.entry_ids),
+            "entries_failed": len({f.entry_id for f in self.failed}),
+            "sequences": self.sequence_count,
+            "alternative_errors": len(self.alternative_errors),
+        }
+
     @property
     def can_align(self) -> bool:
         """SPEC 5: a failed reference retrieval fails the job; an alternative's error is data."""
@@ -79,13 +89,15 @@ def prepare_input(seq_dir: str, expected_entries: list[str] | None = None) -> Pr
     seqinfo: dict[str, dict[str, dict[str, Any]]] = {}
     failed: list[FailedEntry] = []
     alternative_errors: list[FailedEntry] = []
+    present = set(seqinfo_ids)
+    texts = dict(
+        zip(seqinfo_ids, _read_all([storage.join(seq_dir, seqinfo_file_name(e)) for e in seqinfo_ids]), strict=True)
+    )
     for entry_id in entry_ids:
-        if entry_id not in seqinfo_ids:
+        if entry_id not in present:
             failed.append(FailedEntry(entry_id, "", "its retrieval did not finish (no seqinfo file)"))
             continue
-        info: dict[str, dict[str, Any]] = json.loads(
-            storage.read_text(storage.join(seq_dir, seqinfo_file_name(entry_id)))
-        )
+        info: dict[str, dict[str, Any]] = json.loads(texts[entry_id])
         seqinfo[entry_id] = info
         for position, (name, sequence_info) in enumerate(info.items()):
             if "error" in sequence_info:
@@ -94,8 +106,16 @@ def prepare_input(seq_dir: str, expected_entries: list[str] | None = None) -> Pr
     protein_files = sorted(n for n in names if n.endswith(PROTEIN_SUFFIX))
     missing = [e for e in seqinfo if protein_file_name(e) not in protein_files]
     failed += [FailedEntry(e, "", "its protein file is missing") for e in missing]
-    fasta = "".join(storage.read_text(storage.join(seq_dir, name)) for name in protein_files)
+    fasta = "".join(_read_all([storage.join(seq_dir, name) for name in protein_files]))
     return PreparedInput(fasta, entry_ids, seqinfo, failed, alternative_errors)
+
+
+def _read_all(locations: list[str]) -> list[str]:
+    """The texts of many small files, read concurrently (a job's files on S3 are many)."""
+    if len(locations) < 2:
+        return [storage.read_text(location) for location in locations]
+    with ThreadPoolExecutor(min(READERS, len(locations))) as pool:
+        return list(pool.map(storage.read_text, locations))
 
 
 def parse_fasta(text: str) -> list[tuple[str, str]]:

@@ -120,14 +120,19 @@ def cmd_align(args: argparse.Namespace) -> int:
         _say(f"pavi align: no such folder or prefix: {error}")
         return EXIT_FAILED
     storage.write_text(storage.join(args.out, "alignment-input.fa"), prepared.fasta)
+    report: dict[str, Any] = {
+        "status": "completed",
+        "counts": prepared.counts(),
+        "failed_entries": [f.to_dict() for f in prepared.failed],
+        "alternative_errors": [f.to_dict() for f in prepared.alternative_errors],
+    }
+    report_location = storage.join(args.out, "job-report.json")
     if not prepared.can_align:
-        report = {
-            "status": "failed",
-            "failed_entries": [f.to_dict() for f in prepared.failed],
-            "reason": "reference sequences failed" if prepared.failed else "no sequence to align",
-        }
-        storage.write_text(storage.join(args.out, "failure-report.json"), json.dumps(report, indent=1) + "\n")
-        _say(f"pavi align: not aligned: {report['reason']}")
+        reason = "reference sequences failed" if prepared.failed else "no sequence to align"
+        report.update(status="failed", error={"error": "EntriesFailed" if prepared.failed else "NothingToAlign"})
+        report["error"]["cause"] = reason
+        storage.write_text(report_location, json.dumps(report, indent=1) + "\n", "application/json")
+        _say(f"pavi align: not aligned: {reason} (report: {report_location})")
         for failed in prepared.failed:
             _say(f"  - {failed.entry_id} {failed.sequence_name}: {failed.error}")
         return EXIT_FAILED
@@ -141,10 +146,31 @@ def cmd_align(args: argparse.Namespace) -> int:
     storage.write_text(
         storage.join(args.out, "aligned_seq_info.json"), json.dumps(info, indent=1) + "\n", "application/json"
     )
+    storage.write_text(report_location, json.dumps(report, indent=1) + "\n", "application/json")
     _say(
         f"aligned {prepared.sequence_count} sequences of {len(prepared.entry_ids)} entries into {args.out} "
         f"in {time.monotonic() - started:.1f}s"
     )
+    return EXIT_OK
+
+
+def cmd_clustalo(args: argparse.Namespace) -> int:
+    """The alignment Batch job: one FASTA in, one Clustal file out (local or S3)."""
+    from pavi.alignment import AlignmentError, run_clustalo
+
+    started = time.monotonic()
+    try:
+        fasta = storage.read_text(args.input)
+    except FileNotFoundError:
+        _say(f"pavi clustalo: the alignment input {args.input} does not exist")
+        return EXIT_FAILED
+    try:
+        clustal = run_clustalo(fasta, args.threads)
+    except AlignmentError as error:
+        _say(f"pavi clustalo: {error}")
+        return EXIT_FAILED
+    storage.write_text(args.out, clustal)
+    _say(f"aligned {fasta.count('>')} sequences into {args.out} in {time.monotonic() - started:.1f}s")
     return EXIT_OK
 
 
@@ -182,6 +208,19 @@ def build_parser() -> argparse.ArgumentParser:
     align.add_argument("--out", required=True, help="output folder or s3://bucket/prefix/")
     align.add_argument("--threads", type=int, default=None, help="Clustal Omega threads (default: the CPUs available)")
     align.set_defaults(handler=cmd_align)
+
+    clustalo = commands.add_parser(
+        "clustalo",
+        help="run Clustal Omega on one FASTA file (the alignment Batch job)",
+        description="clustalo -i INPUT --outfmt=clustal --resno -o OUT, with INPUT and OUT local or s3://; "
+        "a single sequence still gives a valid one-sequence Clustal file.",
+    )
+    clustalo.add_argument("input", help="protein FASTA (path or s3://), e.g. .../alignment-input.fa")
+    clustalo.add_argument("--out", required=True, help="the Clustal file to write (path or s3://)")
+    clustalo.add_argument(
+        "--threads", type=int, default=None, help="threads (default: PAVI_ALIGN_THREADS, else the CPUs available)"
+    )
+    clustalo.set_defaults(handler=cmd_clustalo)
     return parser
 
 

@@ -173,7 +173,7 @@ def test_pavi_align_refuses_a_job_with_a_failed_reference(tmp_path: Path) -> Non
     )
     assert done.returncode == 1
     assert "b B: sequence 'FAILURE_TEST_SEQ_ID' is not in the FASTA" in done.stderr
-    report = json.loads((tmp_path / "out" / "failure-report.json").read_text())
+    report = json.loads((tmp_path / "out" / "job-report.json").read_text())
     assert report["status"] == "failed" and report["failed_entries"][0]["unique_entry_id"] == "b"
     assert not (tmp_path / "out" / "alignment-output.aln").exists()
 
@@ -199,3 +199,28 @@ def test_pavi_align_from_s3_to_s3_as_the_job_definition_runs_it(moto_s3: dict[st
     assert produced == (conformance / "pavi-upstream" / "alignment-expected-output.aln").read_bytes()
     info = json.loads(s3.get_object(Bucket="pavi-work", Key="jobs/j1/results/aligned_seq_info.json")["Body"].read())
     assert len(info) == len(records)
+
+
+def test_pavi_clustalo_the_alignment_job_command_from_s3_to_s3(moto_s3: dict[str, str], conformance: Path) -> None:
+    """The alignment Batch job runs ``pavi clustalo s3://.../alignment-input.fa --out s3://.../alignment-output.aln``."""
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="pavi-work")
+    source = conformance / "pavi-upstream" / "alignment-input-seqs.fa"
+    s3.put_object(Bucket="pavi-work", Key="results/j1/alignment-input.fa", Body=source.read_bytes())
+    command = ["clustalo", "s3://pavi-work/results/j1/alignment-input.fa"]
+    done = subprocess.run(
+        [PAVI, *command, "--out", "s3://pavi-work/results/j1/alignment-output.aln"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **moto_s3, "PAVI_ALIGN_THREADS": "2"},
+    )
+    assert done.returncode == 0, done.stderr
+    produced = s3.get_object(Bucket="pavi-work", Key="results/j1/alignment-output.aln")["Body"].read()
+    assert produced == (conformance / "pavi-upstream" / "alignment-expected-output.aln").read_bytes()
+    missing = subprocess.run(
+        [PAVI, "clustalo", "s3://pavi-work/results/nope/alignment-input.fa", "--out", "s3://pavi-work/x.aln"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **moto_s3},
+    )
+    assert missing.returncode == 1 and "does not exist" in missing.stderr

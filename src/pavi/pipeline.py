@@ -1,0 +1,377 @@
+"""The job's steps as plain functions of the job state.
+
+The state machine passes a small JSON *job state* from step to step (Step Functions caps
+state at 256 KB, so entries, sequences and reports live in the job's store and the state
+holds their locations). Each Lambda handler is a thin adapter over one function here, and
+the local runner calls the same handlers, so no step is written twice.
+
+Layout of a job in its store (an ``s3://bucket`` or a local folder)::
+
+    work/{job_id}/manifest.json            the validated request's entry IDs
+    work/{job_id}/entries/{entry_id}.json  one normalised entry (the retrieval job's input)
+    work/{job_id}/sequences/               {entry_id}-protein.fa, {entry_id}-seqinfo.json
+    work/{job_id}/seqinfo.json             all seqinfo maps, by entry (for the collection)
+    work/{job_id}/prepared.json            failed entries and alternative-protein errors
+    results/{job_id}/alignment-input.fa
+    results/{job_id}/alignment-output.aln
+    results/{job_id}/aligned_seq_info.json
+    results/{job_id}/job-report.json       status, counts, per-entry errors, step timings
+
+``work/`` is scratch (the bucket's lifecycle expires it); ``results/`` is what users read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pavi import storage
+from pavi.errors import PaviError, Problem, RequestValidationError
+from pavi.request import Job, parse_job
+from pavi.sources import UrlPolicy
+
+JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+STORE_WRITERS = 16
+MAX_ERROR_CHARS = 2000
+# Entries named in the state on failure; the report in the store names all of them.
+FAILED_NAMED_IN_STATE = 10
+
+
+class JobStateError(PaviError):
+    """A step was given a job state it cannot work with (a wiring error of the state machine)."""
+
+
+class EntriesFailed(PaviError):
+    """Entries' reference sequences failed: the job cannot be aligned (SPEC section 5)."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class JobPaths:
+    """Where a job's files are, in its store (``s3://bucket`` or a local folder)."""
+
+    store: str
+    job_id: str
+
+    def __post_init__(self) -> None:
+        if not JOB_ID.match(self.job_id):
+            raise JobStateError(f"job id {self.job_id!r} must be 1-80 letters, digits, '-' or '_'")
+
+    @property
+    def work(self) -> str:
+        return storage.join(self.store, f"work/{self.job_id}")
+
+    @property
+    def entries(self) -> str:
+        return storage.join(self.work, "entries") + "/"
+
+    @property
+    def sequences(self) -> str:
+        return storage.join(self.work, "sequences") + "/"
+
+    def entry(self, entry_id: str) -> str:
+        return storage.join(self.entries, f"{entry_id}.json")
+
+    @property
+    def manifest(self) -> str:
+        return storage.join(self.work, "manifest.json")
+
+    @property
+    def merged_seqinfo(self) -> str:
+        return storage.join(self.work, "seqinfo.json")
+
+    @property
+    def prepared(self) -> str:
+        return storage.join(self.work, "prepared.json")
+
+    @property
+    def results(self) -> str:
+        return storage.join(self.store, f"results/{self.job_id}") + "/"
+
+    @property
+    def alignment_input(self) -> str:
+        return storage.join(self.results, "alignment-input.fa")
+
+    @property
+    def alignment_output(self) -> str:
+        return storage.join(self.results, "alignment-output.aln")
+
+    @property
+    def aligned_seq_info(self) -> str:
+        return storage.join(self.results, "aligned_seq_info.json")
+
+    @property
+    def report(self) -> str:
+        return storage.join(self.results, "job-report.json")
+
+    @classmethod
+    def of(cls, state: dict[str, Any]) -> JobPaths:
+        try:
+            return cls(state["store"], state["job_id"])
+        except (KeyError, TypeError) as error:
+            raise JobStateError(f"the job state lacks 'store' or 'job_id': {sorted(state)}") from error
+
+
+def write_json(location: str, value: Any) -> None:
+    storage.write_text(location, json.dumps(value, indent=1, sort_keys=False) + "\n", "application/json")
+
+
+def read_json(location: str) -> Any:
+    return json.loads(storage.read_bytes(location))
+
+
+def url_problems(job: Job, policy: UrlPolicy) -> list[Problem]:
+    """Each entry whose ``fasta_file_url`` the allow-list refuses (no request is made to it)."""
+    problems = []
+    for index, entry in enumerate(job.seq_regions):
+        try:
+            policy.check(entry.fasta_file_url)
+        except PaviError as error:
+            problems.append(Problem(index, "fasta_file_url", str(error)))
+    return problems
+
+
+def load_request(execution_input: Any, store: str) -> Any:
+    """The request of an execution: inline (``{"seq_regions": [...]}`` or a list), or
+    ``{"request_uri": ...}`` naming a JSON file in the job store's ``work/`` (the API
+    writes large requests there, as an execution's input is capped at 256 KB)."""
+    if isinstance(execution_input, dict) and "request_uri" in execution_input:
+        uri = str(execution_input["request_uri"])
+        if not uri.startswith(storage.join(store, "work/")):
+            raise RequestValidationError([Problem(None, "request_uri", f"{uri} is not inside this job store's work/")])
+        try:
+            return read_json(uri)
+        except FileNotFoundError as error:
+            raise RequestValidationError([Problem(None, "request_uri", f"{uri} does not exist")]) from error
+        except ValueError as error:
+            raise RequestValidationError([Problem(None, "request_uri", f"{uri} is not JSON: {error}")]) from error
+    return execution_input
+
+
+def validate_job(
+    execution_input: Any, job_id: str, store: str, started_at: str | None = None, policy: UrlPolicy | None = None
+) -> dict[str, Any]:
+    """Validation step: check the request (every problem listed, the allow-list included),
+    write each normalised entry and the manifest, and return the job state."""
+    paths = JobPaths(store, job_id)
+    job = parse_job(load_request(execution_input, store))
+    problems = url_problems(job, policy or UrlPolicy.from_env())
+    if problems:
+        raise RequestValidationError(problems)
+    entry_ids = [entry.unique_entry_id for entry in job.seq_regions]
+    with ThreadPoolExecutor(STORE_WRITERS) as pool:
+        writes = [
+            pool.submit(storage.write_text, paths.entry(e.unique_entry_id), e.model_dump_json(), "application/json")
+            for e in job.seq_regions
+        ]
+        for write in writes:
+            write.result()
+    write_json(paths.manifest, {"job_id": job_id, "entry_ids": entry_ids})
+    return {
+        "job_id": job_id,
+        "store": store,
+        "entries": entry_ids,
+        "entry_count": len(entry_ids),
+        "entries_prefix": paths.entries,
+        "sequences": paths.sequences,
+        "alignment_input": paths.alignment_input,
+        "alignment_output": paths.alignment_output,
+        "timings": {"started_at": started_at or now_iso(), "validated_at": now_iso()},
+    }
+
+
+def _retrieval_failures(retrieval: Any) -> dict[str, str]:
+    """Entries whose retrieval job failed, from the Map's results (``{}`` for a success)."""
+    failures: dict[str, str] = {}
+    for item in retrieval or []:
+        if isinstance(item, dict) and item.get("entry_id"):
+            failures[str(item["entry_id"])] = str(item.get("error") or "unknown error")
+    return failures
+
+
+def prepare_alignment(state: dict[str, Any], entered_at: str | None = None) -> dict[str, Any]:
+    """Alignment-input preparation: join the proteins in file-name order, list the failed
+    entries, and decide whether the job can go on. Returns the next job state."""
+    from pavi.alignment import prepare_input
+
+    entered_at = entered_at or now_iso()
+    paths = JobPaths.of(state)
+    expected = state.get("entries")
+    if expected is None:
+        expected = read_json(paths.manifest)["entry_ids"]
+    prepared = prepare_input(paths.sequences, list(expected))
+    batch_failures = _retrieval_failures(state.get("retrieval"))
+    for entry in prepared.failed:
+        if entry.entry_id in batch_failures and not entry.sequence_name:
+            entry.error = f"its retrieval job failed after its retries ({batch_failures[entry.entry_id]})"
+    storage.write_text(paths.alignment_input, prepared.fasta)
+    write_json(paths.merged_seqinfo, prepared.seqinfo)
+    failed = [f.to_dict() for f in prepared.failed]
+    alternative_errors = [f.to_dict() for f in prepared.alternative_errors]
+    write_json(paths.prepared, {"failed_entries": failed, "alternative_errors": alternative_errors})
+    next_state = {key: value for key, value in state.items() if key not in {"entries", "retrieval"}}
+    next_state["counts"] = prepared.counts()
+    next_state["can_align"] = prepared.can_align
+    if not prepared.can_align:
+        next_state["failure"] = {
+            "error": "EntriesFailed" if prepared.failed else "NothingToAlign",
+            "failed_entries": [f["unique_entry_id"] for f in failed[:FAILED_NAMED_IN_STATE]],
+        }
+    next_state["timings"] = {**state.get("timings", {}), "prepare_entered_at": entered_at, "prepared_at": now_iso()}
+    return next_state
+
+
+def collect_results(state: dict[str, Any], entered_at: str | None = None) -> dict[str, Any]:
+    """Result collection: ``aligned_seq_info.json`` from the seqinfo maps and the alignment,
+    and the job report (status ``completed``). Returns the job's summary."""
+    from pavi.alignment import aligned_seq_info, parse_clustal
+
+    entered_at = entered_at or now_iso()
+    paths = JobPaths.of(state)
+    try:
+        clustal = storage.read_text(paths.alignment_output)
+    except FileNotFoundError as error:
+        raise JobStateError(f"the alignment {paths.alignment_output} does not exist") from error
+    seqinfo = read_json(paths.merged_seqinfo)
+    info = aligned_seq_info(seqinfo, parse_clustal(clustal))
+    write_json(paths.aligned_seq_info, info)
+    prepared = _read_prepared(paths)
+    timings = {**state.get("timings", {}), "collect_entered_at": entered_at, "collected_at": now_iso()}
+    report = job_report(paths, "completed", state.get("counts", {}), prepared, timings)
+    write_json(paths.report, report)
+    return {
+        "job_id": paths.job_id,
+        "status": "completed",
+        "counts": report["counts"],
+        "results": paths.results,
+        "timings": timings,
+    }
+
+
+def _read_prepared(paths: JobPaths) -> dict[str, Any]:
+    try:
+        prepared: dict[str, Any] = read_json(paths.prepared)
+        return prepared
+    except FileNotFoundError:
+        return {"failed_entries": [], "alternative_errors": []}
+
+
+def _error_of(error: Any) -> tuple[str, str]:
+    """Name and readable cause of a caught Step Functions error (``{"Error", "Cause"}``).
+
+    A Lambda's Cause is the JSON of its exception; only its message is kept (never a stack
+    trace). A Batch job's Cause is the whole job description; its status reason is kept.
+    """
+    if not isinstance(error, dict):
+        return "UnknownError", str(error)
+    name = str(error.get("Error") or "UnknownError")
+    cause = str(error.get("Cause") or "")
+    try:
+        detail = json.loads(cause)
+    except ValueError:
+        detail = None
+    if isinstance(detail, dict):
+        if "errorMessage" in detail:
+            cause = str(detail["errorMessage"])
+        else:
+            reason = detail.get("statusReason") or detail.get("StatusReason")
+            job = detail.get("jobName") or detail.get("JobName")
+            if reason or job:
+                cause = f"Batch job {job or '?'} failed: {reason or 'no reason given'}"
+    return name, cause[:MAX_ERROR_CHARS]
+
+
+def record_failure(state: dict[str, Any], store: str, job_id: str, entered_at: str | None = None) -> dict[str, Any]:
+    """Failure recording: write the job report (status ``failed``) beside the results, and
+    return the ``error``/``cause`` the state machine's Fail state shows.
+
+    ``state`` is whatever state the failing step had (with the caught error under
+    ``error``) or the preparation's state with its ``failure``; ``store`` and ``job_id``
+    come from the deployment and the execution's name, so a request that failed its
+    validation gets a report too.
+    """
+    entered_at = entered_at or now_iso()
+    paths = JobPaths(str(state.get("store") or store), str(state.get("job_id") or job_id))
+    failure = state.get("failure") or {}
+    prepared = _read_prepared(paths) if "failure" in state else {}
+    if "error" in state and isinstance(state["error"], dict):
+        name, cause = _error_of(state["error"])
+    elif failed := prepared.get("failed_entries"):
+        name = str(failure.get("error") or "EntriesFailed")
+        named = "; ".join(f"{f['unique_entry_id']}: {f['error']}" for f in failed[:FAILED_NAMED_IN_STATE])
+        more = f" (and {len(failed) - FAILED_NAMED_IN_STATE} more)" if len(failed) > FAILED_NAMED_IN_STATE else ""
+        cause = f"{len(failed)} entr{'y' if len(failed) == 1 else 'ies'} failed: {named}{more}"
+    else:
+        name = str(failure.get("error") or "JobFailed")
+        cause = "no sequence was left to align" if name == "NothingToAlign" else "the job failed"
+    cause = cause[:MAX_ERROR_CHARS]
+    timings = {**state.get("timings", {}), "failed_at": entered_at}
+    report = job_report(paths, "failed", state.get("counts", {}), prepared, timings, {"error": name, "cause": cause})
+    write_json(paths.report, report)
+    return {"job_id": paths.job_id, "status": "failed", "error": name, "cause": cause, "report": paths.report}
+
+
+STEP_MARKS = (
+    ("validation", "started_at", "validated_at"),
+    ("retrieval", "validated_at", "prepare_entered_at"),
+    ("preparation", "prepare_entered_at", "prepared_at"),
+    ("alignment", "prepared_at", "collect_entered_at"),
+    ("collection", "collect_entered_at", "collected_at"),
+)
+
+
+def step_timings(timings: dict[str, str]) -> list[dict[str, Any]]:
+    """Each step's start, end and seconds, from the marks the steps left in the state."""
+    steps = []
+    for name, start_mark, end_mark in STEP_MARKS:
+        start, end = timings.get(start_mark), timings.get(end_mark) or timings.get("failed_at")
+        if not start or not end:
+            continue
+        seconds = (_parse_time(end) - _parse_time(start)).total_seconds()
+        steps.append({"step": name, "started_at": start, "ended_at": end, "seconds": round(seconds, 3)})
+        if end_mark not in timings:
+            break  # the step the job failed in
+    return steps
+
+
+def job_report(
+    paths: JobPaths,
+    status: str,
+    counts: dict[str, Any],
+    prepared: dict[str, Any],
+    timings: dict[str, str],
+    error: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The machine-readable account of a job (``job-report.json``)."""
+    ended = timings.get("collected_at") or timings.get("failed_at") or now_iso()
+    started = timings.get("started_at")
+    report: dict[str, Any] = {
+        "job_id": paths.job_id,
+        "status": status,
+        "counts": counts,
+        "failed_entries": prepared.get("failed_entries", []),
+        "alternative_errors": prepared.get("alternative_errors", []),
+        "started_at": started,
+        "ended_at": ended,
+        "seconds": round((_parse_time(ended) - _parse_time(started)).total_seconds(), 3) if started else None,
+        "steps": step_timings(timings),
+        "results": {
+            "alignment": paths.alignment_output if status == "completed" else None,
+            "aligned_seq_info": paths.aligned_seq_info if status == "completed" else None,
+            "alignment_input": paths.alignment_input,
+        },
+    }
+    if error:
+        report["error"] = error
+    return report

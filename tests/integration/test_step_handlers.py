@@ -1,0 +1,227 @@
+"""The step Lambdas against a local S3 (moto's server): validation, preparation, collection, failure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from support.genomes import GeneDesign, write_fasta
+from support.lambdas import FakeContext, load_handler
+
+from pavi import cli
+from pavi.errors import RequestValidationError
+from pavi.pipeline import JobPaths, JobStateError, now_iso
+
+BUCKET = "pavi-jobs"
+STORE = f"s3://{BUCKET}"
+P = GeneDesign().protein  # MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ
+
+
+@pytest.fixture
+def store(moto_s3: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    monkeypatch.setenv("PAVI_BUCKET", BUCKET)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "PAVI-test")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "pavi")
+    return STORE
+
+
+@pytest.fixture(scope="module")
+def handlers() -> dict[str, Callable[[dict[str, Any], Any], Any]]:
+    return {name: load_handler(name) for name in ("validate", "prepare_alignment", "collect_results", "record_failure")}
+
+
+@pytest.fixture
+def entries(tmp_path: Path) -> dict[str, dict[str, Any]]:
+    """A plus-strand gene with a missense variant, a minus-strand gene whose variant loses
+    the start codon (an alternative-protein error: data), and an entry on a missing sequence."""
+    design = GeneDesign()
+    plus, minus = design.on_strand("+"), design.on_strand("-")
+    url = str(write_fasta(tmp_path, {"chrP": plus.genome, "chrM": minus.genome}))
+    missense = plus.entry(url, variants=[plus.variant("Y5D", 12, "T", "G")])
+    missense.update(seq_id="chrP", unique_entry_id="a_missense", base_seq_name="plus")
+    for variant in missense["variants"]:  # type: ignore[attr-defined]
+        variant["seq_id"] = "chrP"
+    start_lost = minus.entry(url, variants=[minus.variant("M1I", 2, "G", "A")])
+    start_lost.update(seq_id="chrM", unique_entry_id="b_start_lost", base_seq_name="minus")
+    for variant in start_lost["variants"]:  # type: ignore[attr-defined]
+        variant["seq_id"] = "chrM"
+    missing = plus.entry(url)
+    missing.update(seq_id="chrNope", unique_entry_id="c_missing", base_seq_name="nowhere")
+    return {"missense": missense, "start_lost": start_lost, "missing": missing}
+
+
+def s3_text(location: str) -> str:
+    bucket, key = location.removeprefix("s3://").split("/", 1)
+    return str(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode())
+
+
+def s3_keys(prefix: str) -> list[str]:
+    bucket, key = prefix.removeprefix("s3://").split("/", 1)
+    listing = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=key)
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+def run_retrieval(state: dict[str, Any]) -> None:
+    """What each retrieval Batch job runs: ``pavi retrieve ENTRY.json --out SEQUENCES``."""
+    for entry_id in state["entries"]:
+        assert cli.main(["retrieve", f"{state['entries_prefix']}{entry_id}.json", "--out", state["sequences"]]) == 0
+
+
+def test_happy_path_writes_the_results_and_a_completed_report(store: str, handlers: Any, entries: Any) -> None:
+    payload = {"seq_regions": [entries["missense"], entries["start_lost"]]}
+    state = handlers["validate"]({"input": payload, "job_id": "job-1", "started_at": now_iso()}, FakeContext())
+    assert state["entries"] == ["a_missense", "b_start_lost"] and state["entry_count"] == 2
+    assert state["sequences"] == f"{STORE}/work/job-1/sequences/"
+    assert s3_keys(f"{STORE}/work/job-1/entries/") == [
+        "work/job-1/entries/a_missense.json",
+        "work/job-1/entries/b_start_lost.json",
+    ]
+    run_retrieval(state)
+    prepare_entered = now_iso()
+    prepared = handlers["prepare_alignment"]({"state": state, "entered_at": prepare_entered}, FakeContext())
+    assert prepared["can_align"] is True
+    assert prepared["counts"] == {"entries": 2, "entries_failed": 0, "sequences": 3, "alternative_errors": 1}
+    assert "entries" not in prepared  # the entry list does not travel further in the state
+    fasta = s3_text(prepared["alignment_input"])
+    assert [line for line in fasta.splitlines() if line.startswith(">")] == [">plus_ref", ">plus_alt", ">minus_ref"]
+
+    assert cli.main(["clustalo", prepared["alignment_input"], "--out", prepared["alignment_output"]]) == 0
+    collect_entered = now_iso()
+    summary = handlers["collect_results"]({"state": prepared, "entered_at": collect_entered}, FakeContext())
+    assert summary["status"] == "completed" and summary["results"] == f"{STORE}/results/job-1/"
+
+    info = json.loads(s3_text(f"{STORE}/results/job-1/aligned_seq_info.json"))
+    assert list(info) == sorted(info) == ["minus_alt", "minus_ref", "plus_alt", "plus_ref"]
+    (variant,) = info["plus_alt"]["embedded_variants"]
+    assert (variant["seq_start_pos"], variant["alignment_start_pos"]) == (5, 5)  # no gap before residue 5
+    assert "start codon" in info["minus_alt"]["error"]
+
+    report = json.loads(s3_text(f"{STORE}/results/job-1/job-report.json"))
+    assert report["status"] == "completed" and report["failed_entries"] == []
+    assert report["alternative_errors"][0]["unique_entry_id"] == "b_start_lost"
+    steps = {step["step"]: step for step in report["steps"]}
+    assert list(steps) == ["validation", "retrieval", "preparation", "alignment", "collection"]
+    assert steps["retrieval"]["ended_at"] == steps["preparation"]["started_at"] == prepare_entered
+    assert steps["alignment"]["ended_at"] == steps["collection"]["started_at"] == collect_entered
+    assert all(step["seconds"] >= 0 for step in report["steps"])
+    assert report["results"]["alignment"] == f"{STORE}/results/job-1/alignment-output.aln"
+
+
+def test_a_failed_reference_stops_the_job_and_the_report_names_it(store: str, handlers: Any, entries: Any) -> None:
+    payload = [entries["missense"], entries["missing"]]
+    state = handlers["validate"]({"input": payload, "job_id": "job-2"}, FakeContext())
+    run_retrieval(state)
+    prepared = handlers["prepare_alignment"]({"state": state}, FakeContext())
+    assert prepared["can_align"] is False
+    assert prepared["failure"] == {"error": "EntriesFailed", "failed_entries": ["c_missing"]}
+    outcome = handlers["record_failure"]({"state": prepared, "job_id": "job-2"}, FakeContext())
+    assert outcome["error"] == "EntriesFailed"
+    assert outcome["cause"].startswith("1 entry failed: c_missing: ") and "chrNope" in outcome["cause"]
+    report = json.loads(s3_text(f"{STORE}/results/job-2/job-report.json"))
+    assert report["status"] == "failed" and report["error"]["error"] == "EntriesFailed"
+    assert [f["unique_entry_id"] for f in report["failed_entries"]] == ["c_missing"]
+    assert report["results"]["alignment"] is None  # nothing presented as a result
+    assert f"{STORE}/results/job-2/aligned_seq_info.json".split("/", 3)[3] not in s3_keys(f"{STORE}/results/job-2/")
+
+
+def test_an_entry_whose_files_are_missing_counts_as_failed(store: str, handlers: Any, entries: Any) -> None:
+    state = handlers["validate"](
+        {"input": [entries["missense"], entries["start_lost"]], "job_id": "job-3"}, FakeContext()
+    )
+    assert cli.main(["retrieve", f"{state['entries_prefix']}a_missense.json", "--out", state["sequences"]]) == 0
+    # b_start_lost's retrieval job failed in the Map: its catcher left its name and error
+    state["retrieval"] = [{}, {"entry_id": "b_start_lost", "error": "States.TaskFailed"}]
+    prepared = handlers["prepare_alignment"]({"state": state}, FakeContext())
+    assert prepared["can_align"] is False and prepared["failure"]["failed_entries"] == ["b_start_lost"]
+    failed = json.loads(s3_text(f"{STORE}/work/job-3/prepared.json"))["failed_entries"]
+    assert failed == [
+        {
+            "unique_entry_id": "b_start_lost",
+            "sequence_name": "",
+            "error": "its retrieval job failed after its retries (States.TaskFailed)",
+        }
+    ]
+
+
+def test_collection_without_an_alignment_is_an_error_not_a_result(store: str, handlers: Any, entries: Any) -> None:
+    state = handlers["validate"]({"input": [entries["missense"]], "job_id": "job-4"}, FakeContext())
+    run_retrieval(state)
+    prepared = handlers["prepare_alignment"]({"state": state}, FakeContext())
+    with pytest.raises(JobStateError, match=r"alignment-output\.aln does not exist"):
+        handlers["collect_results"]({"state": prepared}, FakeContext())
+    assert s3_keys(f"{STORE}/results/job-4/") == ["results/job-4/alignment-input.fa"]
+
+
+def test_validation_lists_every_problem_and_refuses_urls_off_the_allow_list(
+    store: str, handlers: Any, entries: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = dict(entries["missense"], unique_entry_id="no spaces allowed")
+    del bad["seq_id"]
+    with pytest.raises(RequestValidationError) as caught:
+        handlers["validate"]({"input": [bad, {"base_seq_name": "x"}], "job_id": "job-5"}, FakeContext())
+    fields = {(p.entry_index, p.field) for p in caught.value.problems}
+    assert {(0, "unique_entry_id"), (0, "seq_id"), (1, "unique_entry_id"), (1, "fasta_file_url")} <= fields
+    monkeypatch.setenv("PAVI_FASTA_ALLOWLIST", "s3://genomes-bucket")
+    hostile = [
+        dict(entries["missense"], unique_entry_id="a", fasta_file_url="http://169.254.169.254/latest/genome.fa"),
+        dict(entries["missense"], unique_entry_id="b", fasta_file_url="s3://someone-elses-bucket/genome.fa.gz"),
+        dict(entries["missense"], unique_entry_id="c"),
+    ]
+    with pytest.raises(RequestValidationError) as caught:
+        handlers["validate"]({"input": hostile, "job_id": "job-5"}, FakeContext())
+    assert [(p.entry_index, p.field) for p in caught.value.problems] == [
+        (0, "fasta_file_url"),
+        (1, "fasta_file_url"),
+        (2, "fasta_file_url"),
+    ]
+    assert s3_keys(f"{STORE}/work/job-5/") == []  # nothing written for a refused request
+
+
+def test_a_large_request_is_read_from_the_store_and_only_from_its_work_prefix(
+    store: str, handlers: Any, entries: Any
+) -> None:
+    boto3.client("s3").put_object(
+        Bucket=BUCKET, Key="work/job-6/request.json", Body=json.dumps([entries["missense"]]).encode()
+    )
+    state = handlers["validate"](
+        {"input": {"request_uri": f"{STORE}/work/job-6/request.json"}, "job_id": "job-6"}, FakeContext()
+    )
+    assert state["entries"] == ["a_missense"]
+    with pytest.raises(RequestValidationError, match="not inside this job store"):
+        handlers["validate"]({"input": {"request_uri": "s3://other/secret.json"}, "job_id": "job-7"}, FakeContext())
+
+
+def test_a_validation_failure_gets_a_report_with_the_message_and_no_stack_trace(store: str, handlers: Any) -> None:
+    cause = json.dumps(
+        {
+            "errorMessage": "invalid request (1 problem(s)):\n  - entry 0, seq_id: required, but missing",
+            "errorType": "RequestValidationError",
+            "stackTrace": ['  File "/var/task/app.py", line 14, in lambda_handler\n'],
+        }
+    )
+    state = {"seq_regions": [{}], "error": {"Error": "RequestValidationError", "Cause": cause}}
+    outcome = handlers["record_failure"]({"state": state, "job_id": "job-8"}, FakeContext())
+    assert outcome["error"] == "RequestValidationError"
+    assert outcome["cause"] == "invalid request (1 problem(s)):\n  - entry 0, seq_id: required, but missing"
+    report = json.loads(s3_text(f"{STORE}/results/job-8/job-report.json"))
+    assert report["status"] == "failed" and "stackTrace" not in json.dumps(report)
+
+
+def test_a_failed_batch_job_is_reported_by_its_status_reason(store: str, handlers: Any) -> None:
+    cause = json.dumps(
+        {"jobName": "pavi-align", "status": "FAILED", "statusReason": "Host EC2 (instance i-1) terminated."}
+    )
+    state = {"job_id": "job-9", "store": STORE, "error": {"Error": "States.TaskFailed", "Cause": cause}}
+    outcome = handlers["record_failure"]({"state": state}, FakeContext())
+    assert outcome["cause"] == "Batch job pavi-align failed: Host EC2 (instance i-1) terminated."
+
+
+def test_job_paths_refuse_ids_that_would_escape_the_prefix() -> None:
+    with pytest.raises(JobStateError):
+        JobPaths(STORE, "../other-job")
