@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON_VERSION="$(cat .python-version)"
+source scripts/python.sh
 SYSTEM_PACKAGES=(clustalo)  # Debian packages the pipeline needs on this machine (Clustal Omega 1.2.4)
 
 missing=()
@@ -23,19 +23,6 @@ if ((${#missing[@]})); then
     exit 1
   fi
 fi
-
-find_python() {
-  if command -v pyenv >/dev/null && pyenv prefix "$PYTHON_VERSION" >/dev/null 2>&1; then
-    echo "$(pyenv prefix "$PYTHON_VERSION")/bin/python"
-  elif [ -x "$HOME/.pyenv/versions/$PYTHON_VERSION/bin/python" ]; then
-    echo "$HOME/.pyenv/versions/$PYTHON_VERSION/bin/python"
-  elif command -v "python${PYTHON_VERSION%.*}" >/dev/null; then
-    command -v "python${PYTHON_VERSION%.*}"
-  else
-    echo "setup: Python ${PYTHON_VERSION%.*} is needed (pyenv install $PYTHON_VERSION)" >&2
-    exit 1
-  fi
-}
 
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import sys; sys.exit(sys.version_info[:2] != (3, 13))"; then
   rm -rf .venv

@@ -39,6 +39,10 @@ STORE_WRITERS = 16
 MAX_ERROR_CHARS = 2000
 # Entries named in the state on failure; the report in the store names all of them.
 FAILED_NAMED_IN_STATE = 10
+DEFAULT_CONCURRENCY = 10
+# An execution's input is capped at 256 KB: larger requests are written to the job store
+# (work/{job_id}/request.json) and the execution gets {"request_uri": ...}.
+INLINE_REQUEST_LIMIT = 200_000
 
 
 class JobStateError(PaviError):
@@ -82,6 +86,10 @@ class JobPaths:
 
     def entry(self, entry_id: str) -> str:
         return storage.join(self.entries, f"{entry_id}.json")
+
+    @property
+    def request(self) -> str:
+        return storage.join(self.work, "request.json")
 
     @property
     def manifest(self) -> str:
@@ -142,6 +150,16 @@ def url_problems(job: Job, policy: UrlPolicy) -> list[Problem]:
     return problems
 
 
+def execution_input(payload: Any, paths: JobPaths) -> dict[str, Any]:
+    """The state machine input for a request: inline when small, else a reference to it in
+    the job store (written here), as an execution's input is capped at 256 KB."""
+    body = json.dumps(payload)
+    if len(body.encode()) <= INLINE_REQUEST_LIMIT:
+        return payload if isinstance(payload, dict) else {"seq_regions": payload}
+    storage.write_text(paths.request, body, "application/json")
+    return {"request_uri": paths.request}
+
+
 def load_request(execution_input: Any, store: str) -> Any:
     """The request of an execution: inline (``{"seq_regions": [...]}`` or a list), or
     ``{"request_uri": ...}`` naming a JSON file in the job store's ``work/`` (the API
@@ -160,7 +178,12 @@ def load_request(execution_input: Any, store: str) -> Any:
 
 
 def validate_job(
-    execution_input: Any, job_id: str, store: str, started_at: str | None = None, policy: UrlPolicy | None = None
+    execution_input: Any,
+    job_id: str,
+    store: str,
+    started_at: str | None = None,
+    policy: UrlPolicy | None = None,
+    max_concurrency: int = DEFAULT_CONCURRENCY,
 ) -> dict[str, Any]:
     """Validation step: check the request (every problem listed, the allow-list included),
     write each normalised entry and the manifest, and return the job state."""
@@ -183,6 +206,7 @@ def validate_job(
         "store": store,
         "entries": entry_ids,
         "entry_count": len(entry_ids),
+        "max_concurrency": max(1, max_concurrency),
         "entries_prefix": paths.entries,
         "sequences": paths.sequences,
         "alignment_input": paths.alignment_input,
@@ -307,6 +331,8 @@ def record_failure(state: dict[str, Any], store: str, job_id: str, entered_at: s
     prepared = _read_prepared(paths) if "failure" in state else {}
     if "error" in state and isinstance(state["error"], dict):
         name, cause = _error_of(state["error"])
+    elif "Error" in state:  # the validation's catcher replaces the whole state with the error
+        name, cause = _error_of(state)
     elif failed := prepared.get("failed_entries"):
         name = str(failure.get("error") or "EntriesFailed")
         named = "; ".join(f"{f['unique_entry_id']}: {f['error']}" for f in failed[:FAILED_NAMED_IN_STATE])
@@ -316,6 +342,8 @@ def record_failure(state: dict[str, Any], store: str, job_id: str, entered_at: s
         name = str(failure.get("error") or "JobFailed")
         cause = "no sequence was left to align" if name == "NothingToAlign" else "the job failed"
     cause = cause[:MAX_ERROR_CHARS]
+    # A Fail state may not raise a name of the reserved States.* family: States.TaskFailed -> TaskFailed
+    name = name.removeprefix("States.")
     timings = {**state.get("timings", {}), "failed_at": entered_at}
     report = job_report(paths, "failed", state.get("counts", {}), prepared, timings, {"error": name, "cause": cause})
     write_json(paths.report, report)

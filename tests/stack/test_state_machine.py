@@ -1,0 +1,163 @@
+"""The unmodified statemachine/pipeline.asl.json under moto's interpreter, with the real
+handlers and the real entrypoint as local processes (pavi.local.LocalStack)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.genomes import GeneDesign, write_fasta
+
+from pavi.local import KILLED_REASON, LocalJob, LocalStack, largest_state
+
+REPO = Path(__file__).resolve().parents[2]
+MAX_STATE = 256 * 1024
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[LocalStack]:
+    with LocalStack(log_dir=tmp_path / "logs") as local:
+        yield local
+
+
+def demo_entries() -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = json.loads((REPO / "demo" / "payload.json").read_text())
+    for entry in entries:
+        entry["fasta_file_url"] = str(REPO / "demo" / entry["fasta_file_url"])
+    return entries
+
+
+def run(stack: LocalStack, entries: list[dict[str, Any]], timeout: float = 180) -> tuple[str, dict[str, Any]]:
+    job_id, arn = stack.start({"seq_regions": entries})
+    return job_id, stack.wait(arn, timeout)
+
+
+def report(stack: LocalStack, job_id: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(stack.read(f"results/{job_id}/job-report.json"))
+    return value
+
+
+def events_of(stack: LocalStack, description: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e for e in stack.history(description["executionArn"]) if e["type"] == kind]
+
+
+def test_the_happy_path_succeeds_with_the_results_in_s3(stack: LocalStack) -> None:
+    job_id, description = run(stack, demo_entries())
+    assert description["status"] == "SUCCEEDED", description
+    results = stack.keys(f"results/{job_id}/")
+    assert [key.rsplit("/", 1)[1] for key in results] == [
+        "aligned_seq_info.json",
+        "alignment-input.fa",
+        "alignment-output.aln",
+        "job-report.json",
+    ]
+    aln = stack.read(f"results/{job_id}/alignment-output.aln").decode()
+    assert aln.startswith("CLUSTAL O(1.2.4) multiple sequence alignment")
+    info = json.loads(stack.read(f"results/{job_id}/aligned_seq_info.json"))
+    variants = [v for seq in info.values() for v in seq.get("embedded_variants", [])]
+    assert variants and all("alignment_start_pos" in v and "alignment_end_pos" in v for v in variants)
+    summary = report(stack, job_id)
+    assert summary["status"] == "completed" and summary["counts"]["entries"] == 2
+    assert [step["step"] for step in summary["steps"]] == [
+        "validation",
+        "retrieval",
+        "preparation",
+        "alignment",
+        "collection",
+    ]
+    output = json.loads(description["output"])
+    assert output["status"] == "completed" and output["results"] == f"s3://pavi-local/results/{job_id}/"
+
+
+def test_a_failing_entry_fails_the_job_and_the_report_names_it(stack: LocalStack) -> None:
+    entries = demo_entries()
+    entries[1]["seq_id"] = "FAILURE_TEST_SEQ_ID"
+    job_id, description = run(stack, entries)
+    assert description["status"] == "FAILED"
+    assert description["error"] == "EntriesFailed"
+    assert description["cause"].startswith(f"1 entry failed: {entries[1]['unique_entry_id']}: ")
+    assert "FAILURE_TEST_SEQ_ID" in description["cause"]
+    failed = report(stack, job_id)
+    assert failed["status"] == "failed"
+    assert [f["unique_entry_id"] for f in failed["failed_entries"]] == [entries[1]["unique_entry_id"]]
+    assert not any(key.endswith("alignment-output.aln") for key in stack.keys(f"results/{job_id}/"))
+
+
+def test_an_invalid_request_fails_with_every_problem_and_a_report(stack: LocalStack) -> None:
+    entries = demo_entries()
+    del entries[0]["seq_id"]
+    entries[1]["exon_seq_regions"] = []
+    job_id, description = run(stack, entries)
+    assert description["status"] == "FAILED" and description["error"] == "RequestValidationError"
+    assert "entry 0, seq_id: required" in description["cause"] and "entry 1, exon_seq_regions" in description["cause"]
+    assert "Traceback" not in description["cause"] and "stackTrace" not in description["cause"]
+    assert report(stack, job_id)["error"]["error"] == "RequestValidationError"
+
+
+def test_a_lambda_error_that_happens_once_is_retried(stack: LocalStack) -> None:
+    stack.faults.throttle["PrepareAlignmentFunction"] = 1  # the Lambda service throttles once
+    stack.faults.raise_errors["CollectResultsFunction"] = 1  # the function itself fails once
+    _, description = run(stack, demo_entries())
+    assert description["status"] == "SUCCEEDED"
+    errors = [e["taskFailedEventDetails"]["error"] for e in events_of(stack, description, "TaskFailed")]
+    assert errors == ["Lambda.TooManyRequestsException", "ConnectionError"]
+    calls = [name for name, _ in stack.invocations]
+    assert calls.count("PrepareAlignmentFunction") == 1 and calls.count("CollectResultsFunction") == 2
+
+
+def test_a_batch_job_that_keeps_failing_is_retried_by_its_strategy_then_caught(stack: LocalStack) -> None:
+    entries = demo_entries()
+    doomed = entries[1]["unique_entry_id"]
+    attempts: list[int] = []
+
+    def kill_it(job: LocalJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
+        if any(doomed in part for part in job.command):
+            attempts.append(attempt)
+            time.sleep(0.05)
+            process.send_signal(signal.SIGKILL)  # the host goes away mid-run, every attempt
+
+    stack.batch.on_start = kill_it
+    job_id, description = run(stack, entries)
+    assert attempts == [1, 2, 3]  # the job definition's RetryStrategy: 3 attempts, host loss -> RETRY
+    assert description["status"] == "FAILED" and description["error"] == "EntriesFailed"
+    (failed,) = report(stack, job_id)["failed_entries"]
+    assert failed["unique_entry_id"] == doomed
+    assert failed["error"] == "its retrieval job failed after its retries (States.TaskFailed)"
+    (job,) = [j for j in stack.batch.jobs.values() if any(doomed in part for part in j.command)]
+    assert job.status == "FAILED" and job.status_reason == KILLED_REASON
+
+
+def test_a_failed_alignment_job_is_caught_and_reported(stack: LocalStack) -> None:
+    def fail_alignment(job: LocalJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
+        if job.command[0] == "clustalo":
+            process.send_signal(signal.SIGKILL)
+
+    stack.batch.on_start = fail_alignment
+    job_id, description = run(stack, demo_entries())
+    assert description["status"] == "FAILED" and description["error"] == "TaskFailed"
+    assert description["cause"] == f"Batch job pavi-align-{job_id} failed: {KILLED_REASON}"
+    assert report(stack, job_id)["steps"][-1]["step"] == "alignment"
+
+
+def test_one_thousand_entries_keep_every_state_under_256_kb(tmp_path: Path) -> None:
+    """The Batch jobs run in-process here (the state's size does not depend on it), and the
+    proteins are short (Clustal Omega's time grows with N x length), to keep the suite fast."""
+    gene = GeneDesign().on_strand("+")
+    url = str(write_fasta(tmp_path, {"chrT": gene.genome}))
+    entries = [gene.entry(url, unique_entry_id=f"entry_{n:04d}_of_a_long_job_name") for n in range(1000)]
+    with LocalStack(log_dir=tmp_path / "logs", in_process_batch=True, env={"PAVI_MAX_CONCURRENCY": "40"}) as stack:
+        job_id, arn = stack.start({"seq_regions": entries})
+        description = stack.wait(arn, 900)
+        assert description["status"] == "SUCCEEDED", description
+        history = stack.history(arn)
+        size, where = largest_state(history)
+        print(f"1,000 entries: largest state {size:,} bytes ({where}); {len(history)} history events")
+        assert size < MAX_STATE
+        assert len(history) < 25_000  # a Standard workflow's history quota
+        assert report(stack, job_id)["counts"]["sequences"] == 1000
