@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Set everything up, then run the pipeline's retrieval on the bundled demo data, offline.
+# Set everything up, then run the whole pipeline on the bundled demo data, offline: the
+# unmodified state machine (statemachine/pipeline.asl.json) executed locally, its Lambda
+# steps by the real handlers, its Batch steps by the real entrypoint as local processes,
+# storage a local S3. The results are copied to pavi-results/demo/ (or the folder given).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 out="${1:-pavi-results/demo}"
-.venv/bin/pavi retrieve demo/payload.json --out "$out/sequences"
-.venv/bin/pavi align "$out/sequences" --out "$out"
+rm -rf "$out"
+.venv/bin/pavi run demo/payload.json --out "$out"
 echo
 echo "Results in $out/:"
 ls -1 "$out" "$out/sequences"
@@ -13,4 +16,4 @@ echo
 echo "The alignment, $out/alignment-output.aln (first block):"
 sed -n '1,10p' "$out/alignment-output.aln"
 echo
-echo "Where the demo variants fall: $out/aligned_seq_info.json"
+echo "Where the demo variants fall: $out/aligned_seq_info.json; the run: $out/run.log"

@@ -174,6 +174,12 @@ def cmd_clustalo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from pavi.runner import run
+
+    return run(args.payload, args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pavi", description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -221,6 +227,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads", type=int, default=None, help="threads (default: PAVI_ALIGN_THREADS, else the CPUs available)"
     )
     clustalo.set_defaults(handler=cmd_clustalo)
+
+    run = commands.add_parser(
+        "run",
+        help="run a job through the state machine on this machine (offline)",
+        description="Execute statemachine/pipeline.asl.json locally: the Lambda steps run the real handlers, "
+        "the Batch steps the real entrypoint as local processes, storage is a local S3. The results, the "
+        "per-entry files, job-report.json and run.log are copied to --out. Exit 0 completed, 1 failed, "
+        "2 invalid request.",
+    )
+    run.add_argument(
+        "payload", help="JSON file: a list of entries or {'seq_regions': [...]}; relative FASTA paths resolve here"
+    )
+    run.add_argument("--out", default=None, help="results folder (default ./pavi-results/<job-uuid>/)")
+    run.set_defaults(handler=cmd_run)
     return parser
 
 

@@ -336,8 +336,15 @@ class LocalBatch:
             from pavi.cli import main
 
             job.status = "RUNNING"
+            started = time.time()
             exit_code = main(job.command)
-            job.attempts.append({"container": {"exitCode": exit_code}})
+            job.attempts.append(
+                {
+                    "startedAt": int(started * 1000),
+                    "stoppedAt": int(time.time() * 1000),
+                    "container": {"exitCode": exit_code},
+                }
+            )
             job.status = "SUCCEEDED" if exit_code == 0 else "FAILED"
             job.status_reason = "Essential container in task exited"
             return
@@ -473,7 +480,7 @@ class LocalStack:
         self.extra_env = env or {}
         self.log_dir = log_dir
         self.faults = Faults()
-        self.invocations: list[tuple[str, float]] = []  # (function, seconds)
+        self.invocations: list[tuple[str, float, float]] = []  # (function, started, ended): epoch seconds
         self._saved_env: dict[str, str | None] = {}
         self._server: Any = None
         self._session: Any = None
@@ -597,7 +604,7 @@ class LocalStack:
         if handler is None:
             handler = self.handlers[spec.logical_id] = load_handler(spec)
         context = LambdaContext(spec.logical_id, spec.arn, deadline=time.monotonic() + spec.timeout)
-        started = time.monotonic()
+        started = time.time()
         function_error = None
         try:
             if self.faults.raise_errors.get(spec.logical_id, 0) > 0:
@@ -614,7 +621,7 @@ class LocalStack:
                     "stackTrace": traceback.format_tb(error.__traceback__),
                 }
             ).encode()
-        self.invocations.append((spec.logical_id, time.monotonic() - started))
+        self.invocations.append((spec.logical_id, started, time.time()))
         response: dict[str, Any] = {
             "StatusCode": 200,
             "ExecutedVersion": "$LATEST",
@@ -682,6 +689,15 @@ class LocalStack:
                 return description
             time.sleep(0.1)
         raise TimeoutError(f"{execution_arn} still running after {timeout}s")
+
+    def work_intervals(self) -> list[tuple[float, float]]:
+        """When a step was doing its own work (a handler running, a Batch job's process), epoch seconds."""
+        intervals = [(started, ended) for _, started, ended in self.invocations]
+        for job in list(self.batch.jobs.values()):
+            for attempt in job.attempts:
+                if "startedAt" in attempt:
+                    intervals.append((attempt["startedAt"] / 1000, attempt["stoppedAt"] / 1000))
+        return intervals
 
     def read(self, key: str) -> bytes:
         data: bytes = self.s3.get_object(Bucket=LOCAL_BUCKET, Key=key)["Body"].read()

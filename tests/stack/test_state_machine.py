@@ -107,7 +107,7 @@ def test_a_lambda_error_that_happens_once_is_retried(stack: LocalStack) -> None:
     assert description["status"] == "SUCCEEDED"
     errors = [e["taskFailedEventDetails"]["error"] for e in events_of(stack, description, "TaskFailed")]
     assert errors == ["Lambda.TooManyRequestsException", "ConnectionError"]
-    calls = [name for name, _ in stack.invocations]
+    calls = [name for name, _, _ in stack.invocations]
     assert calls.count("PrepareAlignmentFunction") == 1 and calls.count("CollectResultsFunction") == 2
 
 

@@ -128,7 +128,6 @@ def test_moto_batch_sync_still_does_not_convert_casing() -> None:
     assert parameters == before
 
 
-
 def test_the_events_are_what_the_state_machine_and_the_functions_take(model: StackModel) -> None:
     """events/ holds a `sam local invoke` event per function and inputs for start-execution."""
     import tomllib

@@ -1,0 +1,115 @@
+"""A readable account of a job: its steps with their times, and its entries' errors.
+
+Built from the execution's history (Step Functions' ``GetExecutionHistory`` events, as
+boto3 returns them) and the job report; the local runner writes it as ``run.log`` and the
+API answers it on ``/logs``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+STEP_NAMES = {
+    "ValidateInput": "validation",
+    "RetrieveSequences": "retrieval",
+    "PrepareAlignmentInput": "alignment-input preparation",
+    "AlignProteins": "alignment (Clustal Omega)",
+    "CollectResults": "result collection",
+    "RecordFailure": "failure recording",
+}
+CAUSE_CHARS = 300
+
+
+def _seconds(event: dict[str, Any], start: datetime | None) -> str:
+    stamp = event.get("timestamp")
+    if not isinstance(stamp, datetime) or start is None:
+        return "        "
+    return f"{(stamp - start).total_seconds():7.2f}s"
+
+
+def _short(cause: str) -> str:
+    try:
+        detail = json.loads(cause)
+    except ValueError:
+        detail = None
+    if isinstance(detail, dict):
+        cause = str(detail.get("errorMessage") or detail.get("statusReason") or detail.get("StatusReason") or cause)
+    cause = " ".join(cause.split())
+    return cause if len(cause) <= CAUSE_CHARS else cause[: CAUSE_CHARS - 1] + "…"
+
+
+def history_lines(history: list[dict[str, Any]]) -> list[str]:
+    """One line per step entered or left, per failed task, and the end of the execution."""
+    start = history[0].get("timestamp") if history else None
+    lines: list[str] = []
+    iterations = failed_iterations = 0
+    for event in history:
+        kind = event["type"]
+        at = _seconds(event, start)
+        if kind == "ExecutionStarted":
+            lines.append(f"{at}  job started")
+        elif kind.endswith("StateEntered"):
+            name = event["stateEnteredEventDetails"]["name"]
+            if name in STEP_NAMES:
+                lines.append(f"{at}  {STEP_NAMES[name]}: started")
+        elif kind.endswith("StateExited"):
+            name = event["stateExitedEventDetails"]["name"]
+            if name == "RetrieveSequences":
+                lines.append(f"{at}  retrieval: {iterations} entries done, {failed_iterations} failed after retries")
+            elif name in STEP_NAMES:
+                lines.append(f"{at}  {STEP_NAMES[name]}: done")
+        elif kind == "MapIterationSucceeded":
+            iterations += 1
+        elif kind == "TaskFailed":
+            details = event.get("taskFailedEventDetails", {})
+            if details.get("resourceType") == "batch":
+                failed_iterations += 1
+            lines.append(
+                f"{at}  a {details.get('resourceType', 'task')} task failed: {details.get('error')}: "
+                f"{_short(str(details.get('cause', '')))}"
+            )
+        elif kind == "ExecutionSucceeded":
+            lines.append(f"{at}  job completed")
+        elif kind in {"ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}:
+            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            reason = f": {details.get('error')}: {_short(str(details.get('cause', '')))}" if details else ""
+            lines.append(f"{at}  job {kind.removeprefix('Execution').lower()}{reason}")
+    return lines
+
+
+def report_lines(report: dict[str, Any]) -> list[str]:
+    """The job report, for people."""
+    lines = [f"status: {report.get('status')}"]
+    counts = report.get("counts") or {}
+    if counts:
+        lines.append(
+            f"entries: {counts.get('entries')} ({counts.get('entries_failed', 0)} failed); "
+            f"sequences aligned: {counts.get('sequences')}; alternative-protein errors: {counts.get('alternative_errors', 0)}"
+        )
+    if report.get("error"):
+        lines.append(f"error: {report['error'].get('error')}: {report['error'].get('cause')}")
+    for step in report.get("steps", []):
+        lines.append(f"  {step['step']:<12} {step['seconds']:8.2f}s")
+    if report.get("seconds") is not None:
+        lines.append(f"  {'total':<12} {report['seconds']:8.2f}s")
+    for title, key in (
+        ("failed entries", "failed_entries"),
+        ("alternative-protein errors (data)", "alternative_errors"),
+    ):
+        items = report.get(key) or []
+        if items:
+            lines.append(f"{title}:")
+            lines += [
+                f"  - {i['unique_entry_id']} {i.get('sequence_name', '')}: {i['error']}".replace("  :", ":")
+                for i in items
+            ]
+    return lines
+
+
+def readable_log(history: list[dict[str, Any]], report: dict[str, Any] | None) -> str:
+    lines = ["# steps (seconds since the job started)", *history_lines(history)]
+    if report:
+        lines += ["", "# report", *report_lines(report)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,144 @@
+"""``pavi run``: one job through the unmodified state machine, on this machine.
+
+Starts :class:`pavi.local.LocalStack`, submits the payload as the API would, shows progress
+as the states complete, copies the job's results out of the local S3 into ``--out`` and
+ends with a summary. Exit status: 0 completed, 1 failed (the report printed), 2 invalid
+request (every problem listed).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from pavi.joblog import STEP_NAMES, readable_log, report_lines
+from pavi.local import LOCAL_BUCKET, LocalStack
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def absolute_fasta_urls(payload: Any, base: Path) -> Any:
+    """Relative ``fasta_file_url`` paths (and ``file://`` relative ones) resolved against ``base``."""
+    entries = payload.get("seq_regions") if isinstance(payload, dict) else payload
+    if not isinstance(entries, list):
+        return payload
+    for entry in entries:
+        url = entry.get("fasta_file_url") if isinstance(entry, dict) else None
+        if not isinstance(url, str) or not url:
+            continue
+        if "://" not in url and not Path(url).is_absolute():
+            entry["fasta_file_url"] = str(base / url)
+        elif url.startswith("file://") and not urlsplit(url).path.startswith("/"):
+            entry["fasta_file_url"] = str(base / url.removeprefix("file://"))
+    return payload
+
+
+def union_seconds(intervals: list[tuple[float, float]]) -> float:
+    """Seconds covered by at least one interval."""
+    total, end = 0.0, float("-inf")
+    for start, stop in sorted(intervals):
+        if stop <= end:
+            continue
+        total += stop - max(start, end)
+        end = stop
+    return total
+
+
+class Progress:
+    """Lines on stderr as the execution's states complete."""
+
+    def __init__(self, total: int | None, stream: TextIO):
+        self.total = total
+        self.stream = stream
+        self.done = self.failed = 0
+        self.started = time.monotonic()
+
+    def say(self, message: str) -> None:
+        print(f"[{time.monotonic() - self.started:6.1f}s] {message}", file=self.stream, flush=True)
+
+    def event(self, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        if kind == "MapIterationSucceeded":
+            self.done += 1
+            of = f" of {self.total}" if self.total else ""
+            self.say(f"retrieval: {self.done}{of} entries done" + (f" ({self.failed} failed)" if self.failed else ""))
+        elif kind == "TaskFailed" and event.get("taskFailedEventDetails", {}).get("resourceType") == "batch":
+            self.failed += 1
+        elif kind.endswith("StateEntered"):
+            name = event["stateEnteredEventDetails"]["name"]
+            if name in STEP_NAMES and name != "ValidateInput":
+                self.say(f"{STEP_NAMES[name]}…")
+
+
+def copy_results(stack: LocalStack, job_id: str, out: Path) -> list[Path]:
+    """The job's results, its per-entry files (``sequences/``) and request, out of the local S3."""
+    written = []
+    for prefix, target in ((f"results/{job_id}/", out), (f"work/{job_id}/sequences/", out / "sequences")):
+        for key in stack.keys(prefix):
+            path = target / key.removeprefix(prefix)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(stack.read(key))
+            written.append(path)
+    return written
+
+
+def run(payload_path: str, out: str | None, stream: TextIO = sys.stderr, timeout: float = 3600) -> int:
+    began = time.monotonic()
+    path = Path(payload_path)
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        print(f"pavi run: cannot read the payload {payload_path}: {error}", file=stream)
+        return EXIT_FAILED
+    payload = absolute_fasta_urls(payload, path.resolve().parent)
+    entries = payload.get("seq_regions") if isinstance(payload, dict) else payload
+    total = len(entries) if isinstance(entries, list) else None
+    job_id = str(uuid.uuid4())
+    folder = Path(out) if out else Path("pavi-results") / job_id
+    folder.mkdir(parents=True, exist_ok=True)
+    progress = Progress(total, stream)
+    with LocalStack(log_dir=folder / "batch-logs") as stack:
+        progress.say(f"job {job_id}: {total if total is not None else '?'} entries, state machine started locally")
+        _, arn = stack.start(payload, job_id)
+        execution_began = time.monotonic()
+        deadline = time.monotonic() + timeout
+        for event in stack.events(arn):
+            progress.event(event)
+            if time.monotonic() > deadline:
+                stack.sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"over {timeout}s")
+        description = stack.sfn.describe_execution(executionArn=arn)
+        execution = time.monotonic() - execution_began
+        history = stack.history(arn)
+        copy_results(stack, job_id, folder)
+        report_path = folder / "job-report.json"
+        report = json.loads(report_path.read_text()) if report_path.exists() else None
+        (folder / "run.log").write_text(readable_log(history, report))
+        wall = time.monotonic() - began
+        working = union_seconds(stack.work_intervals())
+    status = description["status"]
+    error = description.get("error", "")
+    print("", file=stream)
+    if status == "SUCCEEDED":
+        print(f"job {job_id} completed", file=stream)
+    elif error == "RequestValidationError":
+        print(f"job {job_id}: the request is invalid\n{description.get('cause', '')}", file=stream)
+    else:
+        print(f"job {job_id} {status.lower()}: {error}: {description.get('cause', '')}", file=stream)
+    if report and error != "RequestValidationError":
+        print("\n".join(report_lines(report)), file=stream)
+    orchestration = max(0.0, execution - working)
+    print(
+        f"time: {wall:.1f}s in all; the execution {execution:.1f}s: steps working {working:.1f}s, "
+        f"state machine {orchestration:.1f}s ({100 * orchestration / max(execution, 1e-9):.0f}%); "
+        f"local setup {wall - execution:.1f}s",
+        file=stream,
+    )
+    print(f"results: {folder}/  (log: {folder / 'run.log'}; local bucket was s3://{LOCAL_BUCKET})", file=stream)
+    if status == "SUCCEEDED":
+        return EXIT_OK
+    return EXIT_INVALID if error == "RequestValidationError" else EXIT_FAILED

@@ -1,0 +1,88 @@
+"""`pavi run`: the unmodified state machine on this machine, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from Bio.SeqIO.FastaIO import SimpleFastaParser
+
+from pavi.alignment import parse_clustal
+
+PAVI = str(Path(sys.executable).with_name("pavi"))
+
+
+def pavi_run(payload: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PAVI, "run", str(payload), "--out", str(out)], capture_output=True, text=True, timeout=600)
+
+
+def test_the_51_conformance_cases_through_the_state_machine(
+    tmp_path: Path, genbank_payload: list[dict[str, Any]], genbank_expected: dict[str, str]
+) -> None:
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps({"seq_regions": genbank_payload}))
+    done = pavi_run(payload, tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    by_entry = {}
+    for fasta in sorted((out / "sequences").glob("*-protein.fa")):
+        with fasta.open() as handle:
+            (record,) = list(SimpleFastaParser(handle))
+        by_entry[fasta.name.removesuffix("-protein.fa")] = (record[0].split()[0], record[1])
+    assert len(by_entry) == 51
+    for entry in genbank_payload:
+        name, protein = by_entry[str(entry["unique_entry_id"])]
+        assert (name, protein) == (entry["base_seq_name"], genbank_expected[str(entry["unique_entry_id"])]), entry
+    clustal = (out / "alignment-output.aln").read_text()
+    first_block = clustal.split("\n\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len([line for line in first_block if not line.startswith(" ")]) == 51  # every sequence is aligned
+    aligned = parse_clustal(clustal)  # a repeated name (two HLA_A alleles) is one key
+    assert set(aligned) == {name for name, _ in by_entry.values()}
+    for name, row in aligned.items():
+        assert row.replace("-", "") in {protein for n, protein in by_entry.values() if n == name}
+    report = json.loads((out / "job-report.json").read_text())
+    assert report["status"] == "completed" and report["counts"]["sequences"] == 51
+    assert "retrieval: 51 of 51 entries done" in done.stderr
+    assert "job completed" in (out / "run.log").read_text()
+    assert f"results: {out}/" in done.stderr
+
+
+def test_the_upstream_failure_payload_ends_failed_naming_the_entry(
+    tmp_path: Path, conformance: Path, genbank_payload: list[dict[str, Any]]
+) -> None:
+    """api-payload-failure.json adapted to local data: its first entry's sequence is not in
+    the genome; its second (a yeast gene, not in the local genome) becomes a local case."""
+    entries = json.loads((conformance / "pavi-upstream" / "api-payload-failure.json").read_text())
+    entries[0]["fasta_file_url"] = genbank_payload[0]["fasta_file_url"]
+    entries[1] = genbank_payload[0]
+    payload = tmp_path / "failure.json"
+    payload.write_text(json.dumps(entries))
+    done = pavi_run(payload, tmp_path / "out")
+    assert done.returncode == 1, done.stderr
+    assert "EntriesFailed" in done.stderr and "C54H2.5.1" in done.stderr and "FAILURE_TEST_SEQ_ID" in done.stderr
+    report = json.loads((tmp_path / "out" / "job-report.json").read_text())
+    assert report["status"] == "failed"
+    assert [f["unique_entry_id"] for f in report["failed_entries"]] == ["C54H2.5.1"]
+    assert not (tmp_path / "out" / "alignment-output.aln").exists()
+
+
+def test_the_upstream_invalid_payload_exits_2_listing_every_problem(tmp_path: Path, conformance: Path) -> None:
+    done = pavi_run(conformance / "pavi-upstream" / "api-payload-invalid.json", tmp_path / "out")
+    assert done.returncode == 2, done.stderr
+    assert "the request is invalid" in done.stderr
+    for problem in (
+        "entry 0, unique_entry_id",
+        "entry 0, fasta_file_url",
+        "entry 1, unique_entry_id",
+        "entry 1, base_seq_name",
+    ):
+        assert problem in done.stderr, problem
+
+
+def test_an_unreadable_payload_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "broken.json").write_text("[{")
+    done = pavi_run(tmp_path / "broken.json", tmp_path / "out")
+    assert done.returncode == 1 and "cannot read the payload" in done.stderr
