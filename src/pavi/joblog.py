@@ -73,8 +73,8 @@ def history_lines(history: list[dict[str, Any]]) -> list[str]:
         elif kind == "ExecutionSucceeded":
             lines.append(f"{at}  job completed")
         elif kind in {"ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}:
-            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
-            reason = f": {details.get('error')}: {_short(str(details.get('cause', '')))}" if details else ""
+            ended: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            reason = f": {ended.get('error')}: {_short(str(ended.get('cause', '')))}" if ended else ""
             lines.append(f"{at}  job {kind.removeprefix('Execution').lower()}{reason}")
     return lines
 
@@ -86,7 +86,8 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     if counts:
         lines.append(
             f"entries: {counts.get('entries')} ({counts.get('entries_failed', 0)} failed); "
-            f"sequences aligned: {counts.get('sequences')}; alternative-protein errors: {counts.get('alternative_errors', 0)}"
+            f"sequences aligned: {counts.get('sequences')}; "
+            f"alternative-protein errors: {counts.get('alternative_errors', 0)}"
         )
     if report.get("error"):
         lines.append(f"error: {report['error'].get('error')}: {report['error'].get('cause')}")

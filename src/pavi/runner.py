@@ -92,8 +92,8 @@ def run(payload_path: str, out: str | None, stream: TextIO = sys.stderr, timeout
     path = Path(payload_path)
     try:
         payload = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        print(f"pavi run: cannot read the payload {payload_path}: {error}", file=stream)
+    except (OSError, ValueError) as unreadable:
+        print(f"pavi run: cannot read the payload {payload_path}: {unreadable}", file=stream)
         return EXIT_FAILED
     payload = absolute_fasta_urls(payload, path.resolve().parent)
     entries = payload.get("seq_regions") if isinstance(payload, dict) else payload
