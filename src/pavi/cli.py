@@ -180,6 +180,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run(args.payload, args.out)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pavi.serve import serve
+
+    return serve(args.host, args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pavi", description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -241,6 +247,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--out", default=None, help="results folder (default ./pavi-results/<job-uuid>/)")
     run.set_defaults(handler=cmd_run)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the PAVI API locally, jobs running in the local state machine",
+        description="The API's routes (api/openapi.yaml) over HTTP on this machine, through the API function's "
+        "handler, with jobs run by the unmodified state machine locally: for developing the web UI offline.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    serve.set_defaults(handler=cmd_serve)
     return parser
 
 

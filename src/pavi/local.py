@@ -530,12 +530,14 @@ class LocalStack:
         reset_clients()
         self.endpoint = endpoint
         self._speed_up_sync_polling()
-        requests_config = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
         import urllib.request
 
-        urllib.request.urlopen(
-            urllib.request.Request(f"{endpoint}/moto-api/config", data=requests_config, method="POST"), timeout=10
-        ).close()
+        def moto_api(path: str, body: bytes) -> None:
+            request = urllib.request.Request(f"{endpoint}/moto-api/{path}", data=body, method="POST")
+            urllib.request.urlopen(request, timeout=10).close()
+
+        moto_api("reset", b"")  # moto's backends live in this process: start from an empty account
+        moto_api("config", json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode())
         child_env = {k: v for k, v in os.environ.items()}
         self.batch = LocalBatch(self.model.job_definitions(), child_env, self.log_dir, self.in_process_batch)
         self._session = boto3._get_default_session()  # the session moto's interpreter makes its clients from

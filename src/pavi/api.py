@@ -1,0 +1,257 @@
+"""The client API (SPEC section 6), kept compatible with the existing PAVI web UI.
+
+Powertools' REST event handler behind API Gateway (``functions/api``), and the same app
+behind ``pavi serve`` locally. Jobs are Step Functions executions named by their uuid;
+their status comes from ``DescribeExecution``, their results from the job bucket. No
+database.
+
+Configuration (environment): ``STATE_MACHINE_ARN``, ``PAVI_BUCKET``,
+``PAVI_MAX_BODY_BYTES`` (default 1 MiB), ``PAVI_MAX_ENTRIES`` (default 500),
+``PAVI_CORS_ORIGINS`` (comma-separated; default none), ``PAVI_FASTA_ALLOWLIST``,
+``PAVI_INLINE_RESULT_BYTES`` (larger results answer with a redirect to a presigned URL).
+
+Only light modules are imported here (no Biopython, numpy or pysam): the API's cold start
+stays short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+from pavi.errors import Problem, RequestValidationError
+from pavi.joblog import readable_log
+from pavi.pipeline import JobPaths, execution_input, url_problems
+from pavi.request import parse_job
+from pavi.sources import UrlPolicy
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "pavi")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_MAX_ENTRIES = 500
+# A Lambda proxy response carries at most 6 MB; keep well under it.
+DEFAULT_INLINE_RESULT = 4 * 1024 * 1024
+PRESIGNED_SECONDS = 300
+STATUS = {
+    "RUNNING": "running",
+    "SUCCEEDED": "completed",
+    "FAILED": "failed",
+    "TIMED_OUT": "failed",
+    "ABORTED": "failed",
+}
+RESULTS = {
+    "alignment": ("alignment-output.aln", "text/plain; charset=utf-8"),
+    "seq-info": ("aligned_seq_info.json", "application/json"),
+}
+
+
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def cors_config() -> CORSConfig | None:
+    origins = [o.strip() for o in os.environ.get("PAVI_CORS_ORIGINS", "").split(",") if o.strip()]
+    if not origins:
+        return None
+    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], max_age=600)
+
+
+app = APIGatewayRestResolver(cors=cors_config(), strip_prefixes=[])
+
+
+@cache
+def _clients() -> tuple[Any, Any]:
+    import boto3
+
+    return boto3.client("stepfunctions"), boto3.client("s3")
+
+
+def reset() -> None:
+    """Forget clients (tests and ``pavi serve`` switch endpoints)."""
+    _clients.cache_clear()
+
+
+def _bucket() -> str:
+    bucket = os.environ.get("PAVI_BUCKET", "").strip()
+    if not bucket:
+        raise RuntimeError("PAVI_BUCKET is not set")
+    return bucket.removeprefix("s3://")
+
+
+def _state_machine_arn() -> str:
+    arn = os.environ.get("STATE_MACHINE_ARN", "").strip()
+    if not arn:
+        raise RuntimeError("STATE_MACHINE_ARN is not set")
+    return arn
+
+
+def _execution_arn(job_uuid: str) -> str:
+    # arn:aws:states:REGION:ACCOUNT:stateMachine:NAME -> arn:aws:states:REGION:ACCOUNT:execution:NAME:UUID
+    prefix, name = _state_machine_arn().split(":stateMachine:", 1)
+    return f"{prefix}:execution:{name}:{job_uuid}"
+
+
+def _json(status: int, body: Any) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+def _problems(status: int, message: str, problems: list[Problem]) -> Response[str]:
+    return _json(status, {"detail": message, "problems": [p.to_dict() for p in problems]})
+
+
+def _job(job_uuid: str, status: str) -> dict[str, str]:
+    return {"uuid": job_uuid, "status": status, "name": f"pavi-job-{job_uuid}"}
+
+
+def _describe(job_uuid: str) -> dict[str, Any]:
+    """The execution of a job, or 404."""
+    if not UUID.match(job_uuid):
+        raise NotFoundError(f"no job {job_uuid}")
+    sfn, _ = _clients()
+    try:
+        description: dict[str, Any] = sfn.describe_execution(executionArn=_execution_arn(job_uuid))
+    except sfn.exceptions.ExecutionDoesNotExist as error:
+        raise NotFoundError(f"no job {job_uuid}") from error
+    return description
+
+
+def _status(job_uuid: str, description: dict[str, Any]) -> str:
+    status = STATUS.get(description["status"], "failed")
+    if status == "running":
+        sfn, _ = _clients()
+        events = sfn.get_execution_history(executionArn=description["executionArn"], maxResults=3)["events"]
+        if not any(event["type"].endswith("StateEntered") for event in events):
+            return "pending"
+    return status
+
+
+@app.get("/api/health")
+def health() -> Response[str]:
+    return _json(200, {"status": "up"})
+
+
+@app.post("/api/pipeline-job/")
+def create_job() -> Response[str]:
+    raw = app.current_event.body or ""
+    if app.current_event.is_base64_encoded:
+        import base64
+
+        raw = base64.b64decode(raw).decode("utf-8", errors="replace")
+    limit = _int_env("PAVI_MAX_BODY_BYTES", DEFAULT_MAX_BODY)
+    if len(raw.encode()) > limit:
+        return _problems(413, f"the body is larger than {limit} bytes", [Problem(None, "", "body too large")])
+    try:
+        payload = json.loads(raw)
+    except ValueError as error:
+        return _problems(400, "the body is not JSON", [Problem(None, "", f"not JSON: {error}")])
+    try:
+        job = parse_job(payload)
+    except RequestValidationError as error:
+        return _problems(422, "invalid request", error.problems)
+    most = _int_env("PAVI_MAX_ENTRIES", DEFAULT_MAX_ENTRIES)
+    if len(job.seq_regions) > most:
+        problem = Problem(None, "", f"{len(job.seq_regions)} entries: at most {most} per job")
+        return _problems(413, "too many entries", [problem])
+    problems = url_problems(job, UrlPolicy.from_env())
+    if problems:
+        return _problems(422, "fasta_file_url not allowed", problems)
+    job_uuid = str(uuid.uuid4())
+    start = execution_input(payload, JobPaths(f"s3://{_bucket()}", job_uuid))
+    sfn, _ = _clients()
+    sfn.start_execution(stateMachineArn=_state_machine_arn(), name=job_uuid, input=json.dumps(start))
+    logger.info("job started", extra={"job_id": job_uuid, "entries": len(job.seq_regions)})
+    return _json(201, _job(job_uuid, "pending"))
+
+
+@app.get("/api/pipeline-job/<job_uuid>")
+def get_job(job_uuid: str) -> Response[str]:
+    description = _describe(job_uuid)
+    return _json(200, _job(job_uuid, _status(job_uuid, description)))
+
+
+def _read(key: str) -> tuple[bytes | None, int]:
+    """An object's bytes (None when larger than the inline limit) and its size; FileNotFoundError if absent."""
+    _, s3 = _clients()
+    try:
+        head = s3.head_object(Bucket=_bucket(), Key=key)
+    except s3.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            raise FileNotFoundError(key) from error
+        raise
+    size = int(head["ContentLength"])
+    if size > _int_env("PAVI_INLINE_RESULT_BYTES", DEFAULT_INLINE_RESULT):
+        return None, size
+    data: bytes = s3.get_object(Bucket=_bucket(), Key=key)["Body"].read()
+    return data, size
+
+
+@app.get("/api/pipeline-job/<job_uuid>/result/<kind>")
+def get_result(job_uuid: str, kind: str) -> Response[str]:
+    if kind not in RESULTS:
+        raise NotFoundError(f"no result {kind!r}: alignment or seq-info")
+    description = _describe(job_uuid)
+    name, content_type = RESULTS[kind]
+    key = f"results/{job_uuid}/{name}"
+    if description["status"] != "SUCCEEDED":
+        raise NotFoundError(f"job {job_uuid} has no {kind} result ({_status(job_uuid, description)})")
+    try:
+        data, _ = _read(key)
+    except FileNotFoundError as error:
+        raise NotFoundError(f"job {job_uuid} has no {kind} result") from error
+    if data is None:
+        _, s3 = _clients()
+        url = s3.generate_presigned_url(
+            "get_object", Params={"Bucket": _bucket(), "Key": key}, ExpiresIn=PRESIGNED_SECONDS
+        )
+        return Response(status_code=302, content_type=content_types.TEXT_PLAIN, body="", headers={"Location": url})
+    return Response(status_code=200, content_type=content_type, body=data.decode("utf-8"))
+
+
+@app.get("/api/pipeline-job/<job_uuid>/logs")
+def get_logs(job_uuid: str) -> Response[str]:
+    description = _describe(job_uuid)
+    if description["status"] == "RUNNING":
+        return _json(400, {"detail": f"job {job_uuid} is still {_status(job_uuid, description)}: logs once it ended"})
+    sfn, _ = _clients()
+    history: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = sfn.get_execution_history(
+            executionArn=description["executionArn"], maxResults=1000, **({"nextToken": token} if token else {})
+        )
+        history += page["events"]
+        token = page.get("nextToken")
+        if not token:
+            break
+    try:
+        data, _ = _read(f"results/{job_uuid}/job-report.json")
+        report = json.loads(data) if data else None
+    except FileNotFoundError:
+        report = None
+    return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body=readable_log(history, report))
+
+
+@app.exception_handler(NotFoundError)  # type: ignore[untyped-decorator]
+def job_not_found(error: NotFoundError) -> Response[str]:
+    return _json(404, {"detail": error.msg})
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def unexpected(error: Exception) -> Response[str]:
+    """Never a stack trace to the client; the log has it."""
+    logger.exception("unexpected error")
+    return _json(500, {"detail": "internal error; the API's log has the details"})
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response: dict[str, Any] = app.resolve(event, context)
+    return response

@@ -1,0 +1,121 @@
+"""``pavi serve``: the API's routes on this machine, with the local runner behind them.
+
+Each HTTP request becomes the API Gateway (REST, Lambda proxy) event the deployed API's
+function receives, and goes through the same handler (``functions/api/app.py``); jobs run
+in the unmodified state machine under :class:`pavi.local.LocalStack`. So the web UI can be
+developed offline against the API it will call in AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import sys
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from pavi.local import LOCAL_BUCKET, LambdaContext, LocalStack, load_handler
+
+API_FUNCTION = "ApiFunction"
+
+
+def proxy_event(
+    method: str, target: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The API Gateway REST proxy event of one HTTP request."""
+    parts = urlsplit(target)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()} or None
+    text = None
+    encoded = False
+    if body:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode(), True
+    return {
+        "resource": "/{proxy+}",
+        "path": parts.path,
+        "httpMethod": method,
+        "headers": headers or {},
+        "multiValueHeaders": {k: [v] for k, v in (headers or {}).items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
+        "pathParameters": {"proxy": parts.path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "stage": "local",
+            "path": parts.path,
+            "httpMethod": method,
+            "resourcePath": "/{proxy+}",
+            "identity": {"sourceIp": "127.0.0.1"},
+            "requestTimeEpoch": int(time.time() * 1000),
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+class ApiServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], stack: LocalStack):
+        spec = stack.functions[API_FUNCTION]
+        self.handler = load_handler(spec)
+        self.spec = spec
+        super().__init__(address, _RequestHandler)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: ApiServer
+    protocol_version = "HTTP/1.1"
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        event = proxy_event(self.command, self.path, body, dict(self.headers.items()))
+        context = LambdaContext(self.server.spec.logical_id, self.server.spec.arn)
+        answer = self.server.handler(event, context)
+        data = answer.get("body") or ""
+        payload = base64.b64decode(data) if answer.get("isBase64Encoded") else str(data).encode()
+        self.send_response(int(answer.get("statusCode", 500)))
+        headers = dict(answer.get("headers") or {})
+        for key, values in (answer.get("multiValueHeaders") or {}).items():
+            headers[key] = ", ".join(values)
+        for key, value in headers.items():
+            if key.lower() not in {"content-length", "connection"}:
+                self.send_header(key, str(value))
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _handle
+
+    def log_message(self, format: str, *args: Any) -> None:
+        print(f"{self.address_string()} {format % args}", file=sys.stderr, flush=True)
+
+
+def serve(host: str, port: int) -> int:
+    with LocalStack() as stack:
+        os.environ["STATE_MACHINE_ARN"] = stack.state_machine_arn
+        os.environ.setdefault("PAVI_MAX_ENTRIES", "1000")
+        from pavi import api
+
+        api.reset()
+        server = ApiServer((host, port), stack)
+        print(
+            f"pavi serve: the PAVI API on http://{host}:{server.server_port}/api/ "
+            f"(jobs run locally; results in the local bucket s3://{LOCAL_BUCKET}); Ctrl-C stops it",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    return 0

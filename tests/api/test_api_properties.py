@@ -1,0 +1,127 @@
+"""Generated requests against the API handler: never a 5xx, every refused body a 4xx with
+its problems listed. moto (in-process) stands in for Step Functions and S3; executions
+are started but not run."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+from support.lambdas import FakeContext, load_handler
+
+from pavi import api
+from pavi.serve import proxy_event
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = 400  # per test; three tests: 1,200 generated requests
+VALID_ENTRY: dict[str, Any] = json.loads((REPO / "demo" / "payload.json").read_text())[0]
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@st.composite
+def mutated_entries(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid entry with some fields dropped, retyped or given odd values."""
+    entry = json.loads(json.dumps(VALID_ENTRY))
+    for field in draw(st.lists(st.sampled_from([*sorted(entry), "cds_seq_regions", "variants", "extra"]), max_size=4)):
+        action = draw(st.sampled_from(["drop", "json", "text", "region"]))
+        if action == "drop":
+            entry.pop(field, None)
+        elif action == "json":
+            entry[field] = draw(json_values)
+        elif action == "text":
+            entry[field] = draw(st.text(max_size=40))
+        else:
+            entry[field] = draw(
+                st.lists(
+                    st.one_of(
+                        st.text(max_size=12),
+                        st.fixed_dictionaries(
+                            {"start": st.integers(-5, 10**9), "end": st.integers(-5, 10**9)},
+                            optional={"frame": st.integers(-1, 3)},
+                        ),
+                    ),
+                    max_size=3,
+                )
+            )
+    return entry
+
+
+@pytest.fixture(scope="module")
+def call() -> Iterator[Callable[[str, str, bytes | None], dict[str, Any]]]:
+    saved = {k: os.environ.get(k) for k in ("STATE_MACHINE_ARN", "PAVI_BUCKET", "AWS_DEFAULT_REGION")}
+    with mock_aws():
+        os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+        boto3.client("s3").create_bucket(Bucket="pavi-props")
+        arn = boto3.client("stepfunctions").create_state_machine(
+            name="pavi-pipeline",
+            definition=json.dumps({"StartAt": "S", "States": {"S": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/r",
+        )["stateMachineArn"]
+        os.environ.update(STATE_MACHINE_ARN=arn, PAVI_BUCKET="pavi-props")
+        api.reset()
+        handler = load_handler("api")
+
+        def request(method: str, path: str, body: bytes | None = None) -> dict[str, Any]:
+            answer: dict[str, Any] = handler(proxy_event(method, path, body), FakeContext())
+            return answer
+
+        yield request
+    api.reset()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def check_post(answer: dict[str, Any]) -> None:
+    status = answer["statusCode"]
+    assert status < 500, answer
+    if status == 201:
+        return
+    assert 400 <= status < 500, answer
+    problems = json.loads(answer["body"])["problems"]
+    assert problems and all({"entry_index", "field", "message"} <= set(p) and p["message"] for p in problems)
+
+
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(
+    st.lists(mutated_entries(), min_size=0, max_size=3)
+    | st.builds(lambda e: {"seq_regions": e}, st.lists(mutated_entries(), max_size=2))
+)
+def test_entry_like_bodies(call: Callable[..., dict[str, Any]], body: Any) -> None:
+    check_post(call("POST", "/api/pipeline-job/", json.dumps(body).encode()))
+
+
+@SETTINGS
+@given(json_values | st.binary(max_size=60).map(lambda b: b))
+def test_arbitrary_bodies(call: Callable[..., dict[str, Any]], body: Any) -> None:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    check_post(call("POST", "/api/pipeline-job/", data))
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["GET", "POST", "PUT", "DELETE"]),
+    st.sampled_from(["", "/result/alignment", "/result/seq-info", "/logs", "/result/other", "/x/y"]),
+    st.uuids().map(str) | st.text(alphabet="abcdef0123456789-%._~", min_size=1, max_size=40),
+)
+def test_arbitrary_job_routes(call: Callable[..., dict[str, Any]], method: str, tail: str, job: str) -> None:
+    answer = call(method, f"/api/pipeline-job/{job}{tail}")
+    assert answer["statusCode"] in {200, 201, 302, 400, 404, 405, 413, 422}, answer
