@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from support.demo import demo_entries
 from support.lambdas import FakeContext, load_handler
 
 from pavi import api
@@ -58,13 +59,6 @@ def call(stack: LocalStack) -> Call:
         return answer
 
     return request
-
-
-def demo_entries() -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = json.loads((REPO / "demo" / "payload.json").read_text())
-    for entry in entries:
-        entry["fasta_file_url"] = str(REPO / "demo" / entry["fasta_file_url"])
-    return entries
 
 
 def header(answer: dict[str, Any], name: str) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.demo import demo_entries
 from support.genomes import GeneDesign, write_fasta
 
 from pavi.local import KILLED_REASON, LocalJob, LocalStack, largest_state
@@ -24,13 +25,6 @@ MAX_STATE = 256 * 1024
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
     with LocalStack(log_dir=tmp_path / "logs") as local:
         yield local
-
-
-def demo_entries() -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = json.loads((REPO / "demo" / "payload.json").read_text())
-    for entry in entries:
-        entry["fasta_file_url"] = str(REPO / "demo" / entry["fasta_file_url"])
-    return entries
 
 
 def run(stack: LocalStack, entries: list[dict[str, Any]], timeout: float = 180) -> tuple[str, dict[str, Any]]:
