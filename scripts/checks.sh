@@ -34,4 +34,4 @@ echo "== sam build" >&2
 # sam build needs the runtime's interpreter (python3.13) on PATH
 PATH="$(dirname "$(find_python)"):$PATH" .tools/sam/bin/sam build --build-dir .aws-sam/build >"$scratch/build.log" 2>&1 \
   || { cat "$scratch/build.log" >&2; exit 1; }
-echo "sam build: $(du -sh .aws-sam/build/PaviLayer | cut -f1) layer, functions: $(du -sh .aws-sam/build/*Function | cut -f1 | tr '\n' ' ')" >&2
+.venv/bin/python benchmarks/package_sizes.py .aws-sam/build >&2

@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 
-import urllib3
-
 from pavi.errors import GenomeAccessError, UrlNotAllowedError
 
 if TYPE_CHECKING:
+    import urllib3
     from mypy_boto3_s3 import S3Client
 
 ALLOWLIST_ENV = "PAVI_FASTA_ALLOWLIST"
@@ -152,6 +151,8 @@ _pool: urllib3.PoolManager | None = None
 
 def http_pool() -> urllib3.PoolManager:
     """The process's HTTP connection pool (keep-alive across entries and index files)."""
+    import urllib3
+
     global _pool
     with _pool_lock:
         if _pool is None:
@@ -160,6 +161,8 @@ def http_pool() -> urllib3.PoolManager:
 
 
 def http_timeout() -> urllib3.Timeout:
+    import urllib3
+
     return urllib3.Timeout(
         connect=float(os.environ.get(HTTP_CONNECT_TIMEOUT_ENV, "5")),
         read=float(os.environ.get(HTTP_READ_TIMEOUT_ENV, "30")),
@@ -171,6 +174,8 @@ def http_retry(total: int = 4) -> urllib3.Retry:
 
     The backoff factor (seconds; ``PAVI_HTTP_BACKOFF``, default 0.25) doubles each retry, capped at 8 s.
     """
+    import urllib3
+
     return urllib3.Retry(
         total=total,
         connect=total,
@@ -190,6 +195,8 @@ def http_get(
     url: str, policy: UrlPolicy, headers: dict[str, str] | None = None, retries: int = 4
 ) -> urllib3.BaseHTTPResponse:
     """GET with retries, following at most :data:`MAX_REDIRECTS` redirects, each checked by ``policy``."""
+    import urllib3
+
     for _ in range(MAX_REDIRECTS + 1):
         policy.check(url)
         try:

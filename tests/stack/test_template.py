@@ -104,14 +104,25 @@ def test_iam_statements_name_their_resources(model: StackModel) -> None:
         assert not any(action.endswith(":*") or action == "*" for action in actions), statement
 
 
-def test_the_lambdas_share_one_layer_and_no_function_bundles_dependencies(model: StackModel) -> None:
+def test_no_function_carries_what_it_does_not_use(model: StackModel) -> None:
+    """Function folders hold only app.py; Biopython (with numpy) is in a layer of its own that
+    only the two functions reading FASTA and Clustal files get; boto3 is the runtime's."""
     for spec in model.functions().values():
         assert not (spec.code_dir / "requirements.txt").exists(), spec.code_dir
         assert sorted(p.name for p in spec.code_dir.iterdir() if p.suffix == ".py") == ["app.py"]
-    layer = model.resources["PaviLayer"]
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
-    requirements = (REPO / layer["Properties"]["ContentUri"] / "requirements.txt").read_text()
-    assert "boto3" not in requirements.replace("boto3 is not here", "")
+    for name in ("PaviLayer", "BioLayer"):
+        layer = model.resources[name]
+        assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+        requirements = (REPO / layer["Properties"]["ContentUri"] / "requirements.txt").read_text()
+        pins = [line.split("==")[0] for line in requirements.splitlines() if line and not line.startswith("#")]
+        assert "boto3" not in pins and "biopython" not in pins or name == "BioLayer", (name, pins)
+    with_bio = {
+        n for n, r in model.resources.items() if {"Ref": "BioLayer"} in r.get("Properties", {}).get("Layers", [])
+    }
+    assert with_bio == {"PrepareAlignmentFunction", "CollectResultsFunction"}
+    for source in (REPO / "src" / "pavi").glob("*.py"):  # Biopython is only imported where those two need it
+        if "from Bio" in source.read_text() or "import Bio" in source.read_text():
+            assert source.name in {"alignment.py", "sequences.py"}, source
 
 
 def test_moto_batch_sync_still_does_not_convert_casing() -> None:

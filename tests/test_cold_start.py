@@ -1,0 +1,29 @@
+"""Cold start: no heavy import on the handlers' import path (the benchmark measures the times)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("cold_start", REPO / "benchmarks" / "cold_start.py")
+assert spec and spec.loader
+cold_start = importlib.util.module_from_spec(spec)
+sys.modules["cold_start"] = cold_start
+spec.loader.exec_module(cold_start)
+
+
+def test_no_handler_imports_biopython_numpy_or_pysam_when_loaded() -> None:
+    results = cold_start.measure(runs=1)
+    assert set(results) == {
+        "ValidateFunction",
+        "PrepareAlignmentFunction",
+        "CollectResultsFunction",
+        "RecordFailureFunction",
+        "ApiFunction",
+    }
+    for name, result in results.items():
+        assert result["heavy_modules_at_import"] == [], name
+        assert result["import_ms_median"] > 0
+    assert results["CollectResultsFunction"]["first_call_alignment_import_ms_median"] > 0
