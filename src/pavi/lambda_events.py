@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
-
 from functools import wraps
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext

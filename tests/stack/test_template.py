@@ -115,7 +115,7 @@ def test_no_function_carries_what_it_does_not_use(model: StackModel) -> None:
         assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
         requirements = (REPO / layer["Properties"]["ContentUri"] / "requirements.txt").read_text()
         pins = [line.split("==")[0] for line in requirements.splitlines() if line and not line.startswith("#")]
-        assert "boto3" not in pins and "biopython" not in pins or name == "BioLayer", (name, pins)
+        assert ("boto3" not in pins and "biopython" not in pins) or name == "BioLayer", (name, pins)
     with_bio = {
         n for n, r in model.resources.items() if {"Ref": "BioLayer"} in r.get("Properties", {}).get("Layers", [])
     }
