@@ -1,0 +1,208 @@
+"""What one job costs in AWS, for N entries, from the template, the ASL and measured durations.
+
+    .venv/bin/python benchmarks/cost_model.py [--entries 10 100 1000] [--measure] [--json]
+
+- State transitions: the states a completed job enters, counted by walking
+  ``statemachine/pipeline.asl.json``'s success path (each Map iteration's states once per
+  entry).
+- Lambda GB-seconds: each step function's memory (``template.yaml``) times its duration,
+  billed per millisecond; arm64 prices.
+- Batch on Fargate: each job's vCPU and memory (the template's defaults) times its
+  duration, with Fargate's one-minute minimum per task; Spot (the template's default) and
+  on-demand prices.
+- S3 requests: counted per step from what the code does (see ``s3_requests``).
+
+Durations: ``--measure`` runs a job of 10 conformance entries through the local state
+machine (``pavi.local``) and uses each step's measured time (a local process stands in for
+a Fargate task, so the one-minute minimum dominates the retrieval anyway); without it the
+figures measured on 2026-11-28 (``MEASURED``) are used. The alignment's duration grows
+about with N squared (Clustal Omega's distance matrix); it is scaled from the measure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from pavi.local import StackModel  # noqa: E402
+
+# Public list prices, us-east-1, as published by AWS in 2025 (update them here, with the date).
+PRICES_AS_OF = "2025 list prices, us-east-1"
+PRICE = {
+    "sfn_transition": 0.025 / 1000,
+    "lambda_gb_second_arm64": 0.0000133334,
+    "lambda_request": 0.20 / 1_000_000,
+    "fargate_vcpu_hour": 0.04048,
+    "fargate_gb_hour": 0.004445,
+    "fargate_spot_vcpu_hour": 0.01334,  # Spot prices vary by region and time; about 70% off
+    "fargate_spot_gb_hour": 0.00146,
+    "s3_put": 0.005 / 1000,
+    "s3_get": 0.0004 / 1000,
+    "api_request": 3.50 / 1_000_000,
+}
+FARGATE_MINIMUM_SECONDS = 60
+PREVIOUS_DESIGN_10_ENTRIES = 0.15  # the earlier design's estimate for a 10-entry job, USD
+
+# Measured with --measure on this project's 2-core machine, 10 conformance entries.
+MEASURED = {
+    "ValidateFunction": 0.08,
+    "PrepareAlignmentFunction": 0.47,
+    "CollectResultsFunction": 0.03,
+    "retrieval_job": 3.5,
+    "alignment_job_10": 1.33,
+}
+
+
+def success_path_transitions(asl: dict[str, Any], entries: int) -> int:
+    """States entered by a job that completes: the top-level success path, and each Map
+    iteration's success path once per entry."""
+
+    def walk(states: dict[str, Any], start: str) -> int:
+        count, name = 0, start
+        while name:
+            state = states[name]
+            count += 1
+            if state["Type"] == "Map":
+                processor = state["ItemProcessor"]
+                count += entries * walk(processor["States"], processor["StartAt"])
+            if state["Type"] == "Choice":
+                name = state["Choices"][0]["Next"]  # the success branch (CanAlign: true)
+            else:
+                name = state.get("Next", "")
+        return count
+
+    return walk(asl["States"], asl["StartAt"])
+
+
+def s3_requests(entries: int) -> dict[str, int]:
+    """S3 requests of a completed job (the job bucket and s3:// genomes), by kind."""
+    genome_gets = 2 + 1.3  # .fai and .gzi once per retrieval process, 1.3 ranged reads (docs/benchmarks.md)
+    puts = entries + 1  # validation: entries, manifest
+    gets = 0
+    gets += entries * (1 + genome_gets)  # retrieval: its entry, the genome
+    puts += entries * 2  # retrieval: protein and seqinfo
+    gets += 1 + 2 * entries  # preparation: one LIST, every per-entry file
+    puts += 3  # preparation: alignment input, merged seqinfo, prepared
+    gets += 1
+    puts += 1  # alignment
+    gets += 3
+    puts += 2  # collection
+    return {"put": int(puts), "get": int(round(gets))}
+
+
+def memory_gb(model: StackModel, function: str) -> float:
+    template = model.template
+    props = template["Resources"][function]["Properties"]
+    return int(props.get("MemorySize", template["Globals"]["Function"]["MemorySize"])) / 1024
+
+
+def job_size(model: StackModel, vcpu_parameter: str, memory_parameter: str) -> tuple[float, float]:
+    parameters = model.template["Parameters"]
+    return float(parameters[vcpu_parameter]["Default"]), int(parameters[memory_parameter]["Default"]) / 1024
+
+
+def cost(entries: int, durations: dict[str, float], spot: bool = True) -> dict[str, Any]:
+    model = StackModel.load(REPO)
+    path, _ = model.state_machine()
+    asl = json.loads(path.read_text())
+    transitions = success_path_transitions(asl, entries)
+    lambda_gb_s = sum(
+        memory_gb(model, name) * durations[name]
+        for name in ("ValidateFunction", "PrepareAlignmentFunction", "CollectResultsFunction")
+    )
+    retrieval_vcpu, retrieval_gb = job_size(model, "RetrievalVcpu", "RetrievalMemory")
+    align_vcpu, align_gb = job_size(model, "AlignmentVcpu", "AlignmentMemory")
+    retrieval_seconds = max(FARGATE_MINIMUM_SECONDS, durations["retrieval_job"])
+    align_seconds = max(FARGATE_MINIMUM_SECONDS, durations["alignment_job_10"] * (entries / 10) ** 2)
+    vcpu_s = entries * retrieval_seconds * retrieval_vcpu + align_seconds * align_vcpu
+    gb_s = entries * retrieval_seconds * retrieval_gb + align_seconds * align_gb
+    vcpu_price = PRICE["fargate_spot_vcpu_hour" if spot else "fargate_vcpu_hour"] / 3600
+    gb_price = PRICE["fargate_spot_gb_hour" if spot else "fargate_gb_hour"] / 3600
+    requests = s3_requests(entries)
+    parts = {
+        "step_functions": transitions * PRICE["sfn_transition"],
+        "lambda": lambda_gb_s * PRICE["lambda_gb_second_arm64"] + 3 * PRICE["lambda_request"],
+        "batch_fargate": vcpu_s * vcpu_price + gb_s * gb_price,
+        "s3": requests["put"] * PRICE["s3_put"] + requests["get"] * PRICE["s3_get"],
+        "api": 1 * PRICE["api_request"],  # the submission; status polls add 3.5e-6 USD each
+    }
+    return {
+        "entries": entries,
+        "fargate": "spot" if spot else "on-demand",
+        "state_transitions": transitions,
+        "lambda_gb_seconds": round(lambda_gb_s, 3),
+        "batch_vcpu_seconds": round(vcpu_s, 1),
+        "batch_gb_seconds": round(gb_s, 1),
+        "s3_requests": requests,
+        "usd": {k: round(v, 6) for k, v in parts.items()},
+        "usd_total": round(sum(parts.values()), 5),
+    }
+
+
+def measure() -> dict[str, float]:
+    """Each step's duration in a 10-entry job through the local state machine."""
+    from pavi.local import LocalStack
+
+    payload = json.loads((REPO.parent / "shared" / "conformance" / "genbank" / "payload.json").read_text())[:10]
+    for entry in payload:
+        entry["fasta_file_url"] = entry["fasta_file_url"].replace(
+            "ORACLE_DIR/public", str(REPO.parent / "shared" / "conformance" / "genbank")
+        )
+    with LocalStack() as stack:
+        _, arn = stack.start(payload)
+        if stack.wait(arn, 600)["status"] != "SUCCEEDED":
+            raise RuntimeError("the measuring job failed")
+        by_function: dict[str, list[float]] = {}
+        for name, started, ended in stack.invocations:
+            by_function.setdefault(name, []).append(ended - started)
+        jobs: dict[str, list[float]] = {"retrieval": [], "alignment": []}
+        for job in stack.batch.jobs.values():
+            kind = "alignment" if job.command[0] == "clustalo" else "retrieval"
+            jobs[kind] += [(a["stoppedAt"] - a["startedAt"]) / 1000 for a in job.attempts]
+    return {
+        **{name: statistics.median(values) for name, values in by_function.items()},
+        "retrieval_job": statistics.median(jobs["retrieval"]),
+        "alignment_job_10": statistics.median(jobs["alignment"]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--measure", action="store_true", help="measure step durations with a local 10-entry job")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    durations = {**MEASURED, **(measure() if args.measure else {})}
+    rows = [cost(n, durations, spot) for n in args.entries for spot in (True, False)]
+    if args.json:
+        print(json.dumps({"prices": PRICES_AS_OF, "durations_s": durations, "jobs": rows}, indent=1))
+        return
+    print(f"prices: {PRICES_AS_OF}; step durations (s): " + ", ".join(f"{k} {v:.2f}" for k, v in durations.items()))
+    print(
+        f"{'entries':>7} {'fargate':>9} {'transitions':>11} {'Lambda GB-s':>11} {'vCPU-s':>8} {'GB-s':>8} "
+        f"{'S3 PUT/GET':>11} {'USD/job':>9}  breakdown"
+    )
+    for row in rows:
+        s3 = f"{row['s3_requests']['put']}/{row['s3_requests']['get']}"
+        parts = ", ".join(f"{k} {v:.5f}" for k, v in row["usd"].items())
+        print(
+            f"{row['entries']:>7} {row['fargate']:>9} {row['state_transitions']:>11} {row['lambda_gb_seconds']:>11} "
+            f"{row['batch_vcpu_seconds']:>8} {row['batch_gb_seconds']:>8} {s3:>11} {row['usd_total']:>9.5f}  {parts}"
+        )
+    ten = next(r for r in rows if r["entries"] == 10 and r["fargate"] == "spot") if 10 in args.entries else None
+    if ten:
+        print(
+            f"10 entries on Spot: {ten['usd_total']:.4f} USD, {PREVIOUS_DESIGN_10_ENTRIES / ten['usd_total']:.0f}x "
+            f"under the previous design's estimate of {PREVIOUS_DESIGN_10_ENTRIES} USD"
+        )
+
+
+if __name__ == "__main__":
+    main()

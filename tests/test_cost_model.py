@@ -1,0 +1,37 @@
+"""The cost model counts what a real execution does, and a 10-entry job stays under a cent."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from support.demo import demo_entries
+
+from pavi.local import LocalStack
+
+REPO = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("cost_model", REPO / "benchmarks" / "cost_model.py")
+assert spec and spec.loader
+cost_model = importlib.util.module_from_spec(spec)
+sys.modules["cost_model"] = cost_model
+spec.loader.exec_module(cost_model)
+
+
+def test_the_transitions_counted_from_the_asl_are_the_states_a_job_enters(tmp_path: Path) -> None:
+    entries = demo_entries()
+    with LocalStack(log_dir=tmp_path) as stack:
+        _, arn = stack.start(entries)
+        assert stack.wait(arn, 120)["status"] == "SUCCEEDED"
+        entered = [e for e in stack.history(arn) if e["type"].endswith("StateEntered")]
+    model = cost_model.cost(len(entries), cost_model.MEASURED)
+    assert model["state_transitions"] == len(entered) == 7 + len(entries)
+
+
+def test_a_ten_entry_job_costs_under_a_cent_on_spot_and_on_demand() -> None:
+    for spot in (True, False):
+        ten = cost_model.cost(10, cost_model.MEASURED, spot)
+        assert 0 < ten["usd_total"] < 0.01, ten
+    assert (
+        cost_model.cost(100, cost_model.MEASURED)["usd_total"] > cost_model.cost(10, cost_model.MEASURED)["usd_total"]
+    )
