@@ -72,10 +72,8 @@ def success_path_transitions(asl: dict[str, Any], entries: int) -> int:
             if state["Type"] == "Map":
                 processor = state["ItemProcessor"]
                 count += entries * walk(processor["States"], processor["StartAt"])
-            if state["Type"] == "Choice":
-                name = state["Choices"][0]["Next"]  # the success branch (CanAlign: true)
-            else:
-                name = state.get("Next", "")
+            # a Choice goes on by its first branch: the success one (CanAlign: true)
+            name = state["Choices"][0]["Next"] if state["Type"] == "Choice" else state.get("Next", "")
         return count
 
     return walk(asl["States"], asl["StartAt"])
@@ -85,7 +83,7 @@ def s3_requests(entries: int) -> dict[str, int]:
     """S3 requests of a completed job (the job bucket and s3:// genomes), by kind."""
     genome_gets = 2 + 1.3  # .fai and .gzi once per retrieval process, 1.3 ranged reads (docs/benchmarks.md)
     puts = entries + 1  # validation: entries, manifest
-    gets = 0
+    gets = 0.0
     gets += entries * (1 + genome_gets)  # retrieval: its entry, the genome
     puts += entries * 2  # retrieval: protein and seqinfo
     gets += 1 + 2 * entries  # preparation: one LIST, every per-entry file
@@ -94,7 +92,7 @@ def s3_requests(entries: int) -> dict[str, int]:
     puts += 1  # alignment
     gets += 3
     puts += 2  # collection
-    return {"put": int(puts), "get": int(round(gets))}
+    return {"put": puts, "get": round(gets)}
 
 
 def memory_gb(model: StackModel, function: str) -> float:
