@@ -456,10 +456,12 @@ def _camel_case_submit(params: dict[str, Any], **_: Any) -> None:
 
 @dataclass
 class Faults:
-    """Failures a test asks for: a Lambda throttled ``n`` times, a Lambda raising ``n`` times."""
+    """Failures a test asks for: a Lambda throttled ``n`` times, raising ``n`` times, or slow."""
 
     throttle: dict[str, int] = field(default_factory=dict)
     raise_errors: dict[str, int] = field(default_factory=dict)
+    # function -> (seconds to sleep before the handler, how many invocations)
+    slow: dict[str, tuple[float, int]] = field(default_factory=dict)
 
 
 class LocalStack:
@@ -471,8 +473,10 @@ class LocalStack:
         log_dir: Path | None = None,
         env: dict[str, str] | None = None,
         in_process_batch: bool = False,
+        function_timeouts: dict[str, int] | None = None,
     ):
         self.in_process_batch = in_process_batch
+        self.function_timeouts = function_timeouts or {}
         self.model = StackModel.load(root)
         self.functions = self.model.functions()
         self.functions_by_arn = {spec.arn: spec for spec in self.functions.values()}
@@ -605,15 +609,35 @@ class LocalStack:
         handler = self.handlers.get(spec.logical_id)
         if handler is None:
             handler = self.handlers[spec.logical_id] = load_handler(spec)
-        context = LambdaContext(spec.logical_id, spec.arn, deadline=time.monotonic() + spec.timeout)
+        timeout = self.function_timeouts.get(spec.logical_id, spec.timeout)
+        context = LambdaContext(spec.logical_id, spec.arn, deadline=time.monotonic() + timeout)
         started = time.time()
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                delay, times = self.faults.slow.get(spec.logical_id, (0.0, 0))
+                if times > 0:
+                    self.faults.slow[spec.logical_id] = (delay, times - 1)
+                    time.sleep(delay)
+                if self.faults.raise_errors.get(spec.logical_id, 0) > 0:
+                    self.faults.raise_errors[spec.logical_id] -= 1
+                    raise ConnectionError("injected: the function failed once")
+                outcome["result"] = handler(event, context)
+            except Exception as error:
+                outcome["error"] = error
+
+        worker = threading.Thread(target=run, name=f"lambda-{spec.logical_id}", daemon=True)
+        worker.start()
+        worker.join(timeout)
         function_error = None
-        try:
-            if self.faults.raise_errors.get(spec.logical_id, 0) > 0:
-                self.faults.raise_errors[spec.logical_id] -= 1
-                raise ConnectionError("injected: the function failed once")
-            payload = json.dumps(handler(event, context)).encode()
-        except Exception as error:
+        if worker.is_alive():  # as Lambda does: the invocation ends, the error is Sandbox.Timedout
+            function_error = "Unhandled"
+            payload = json.dumps(
+                {"errorMessage": f"Task timed out after {timeout:.2f} seconds", "errorType": "Sandbox.Timedout"}
+            ).encode()
+        elif "error" in outcome:
+            error = outcome["error"]
             function_error = "Unhandled"
             payload = json.dumps(
                 {
@@ -623,6 +647,8 @@ class LocalStack:
                     "stackTrace": traceback.format_tb(error.__traceback__),
                 }
             ).encode()
+        else:
+            payload = json.dumps(outcome["result"]).encode()
         self.invocations.append((spec.logical_id, started, time.time()))
         response: dict[str, Any] = {
             "StatusCode": 200,
