@@ -178,8 +178,8 @@ def get_job(job_uuid: str) -> Response[str]:
     return _json(200, _job(job_uuid, _status(job_uuid, description)))
 
 
-def _read(key: str) -> tuple[bytes | None, int]:
-    """An object's bytes (None when larger than the inline limit) and its size; FileNotFoundError if absent."""
+def _read(key: str) -> bytes | None:
+    """An object's bytes, or None when it is larger than the inline limit; FileNotFoundError if absent."""
     _, s3 = _clients()
     try:
         head = s3.head_object(Bucket=_bucket(), Key=key)
@@ -187,11 +187,10 @@ def _read(key: str) -> tuple[bytes | None, int]:
         if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
             raise FileNotFoundError(key) from error
         raise
-    size = int(head["ContentLength"])
-    if size > _int_env("PAVI_INLINE_RESULT_BYTES", DEFAULT_INLINE_RESULT):
-        return None, size
+    if int(head["ContentLength"]) > _int_env("PAVI_INLINE_RESULT_BYTES", DEFAULT_INLINE_RESULT):
+        return None
     data: bytes = s3.get_object(Bucket=_bucket(), Key=key)["Body"].read()
-    return data, size
+    return data
 
 
 @app.get("/api/pipeline-job/<job_uuid>/result/<kind>")
@@ -204,7 +203,7 @@ def get_result(job_uuid: str, kind: str) -> Response[str]:
     if description["status"] != "SUCCEEDED":
         raise NotFoundError(f"job {job_uuid} has no {kind} result ({_status(job_uuid, description)})")
     try:
-        data, _ = _read(key)
+        data = _read(key)
     except FileNotFoundError as error:
         raise NotFoundError(f"job {job_uuid} has no {kind} result") from error
     if data is None:
@@ -233,7 +232,7 @@ def get_logs(job_uuid: str) -> Response[str]:
         if not token:
             break
     try:
-        data, _ = _read(f"results/{job_uuid}/job-report.json")
+        data = _read(f"results/{job_uuid}/job-report.json")
         report = json.loads(data) if data else None
     except FileNotFoundError:
         report = None

@@ -132,7 +132,7 @@ class JobPaths:
 
 
 def write_json(location: str, value: Any) -> None:
-    storage.write_text(location, json.dumps(value, indent=1, sort_keys=False) + "\n", "application/json")
+    storage.write_text(location, json.dumps(value, indent=1) + "\n", "application/json")
 
 
 def read_json(location: str) -> Any:
