@@ -328,7 +328,7 @@ def record_failure(state: dict[str, Any], store: str, job_id: str, entered_at: s
     entered_at = entered_at or now_iso()
     paths = JobPaths(str(state.get("store") or store), str(state.get("job_id") or job_id))
     failure = state.get("failure") or {}
-    prepared = _read_prepared(paths) if "failure" in state else {}
+    prepared = _read_prepared(paths)  # absent (empty) when the job failed before its preparation
     if "error" in state and isinstance(state["error"], dict):
         name, cause = _error_of(state["error"])
     elif "Error" in state:  # the validation's catcher replaces the whole state with the error
