@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -110,17 +111,24 @@ def test_the_seq_regions_form_is_accepted_too(call: Call) -> None:
 
 
 def test_a_running_job_has_no_results_and_no_logs_yet(call: Call, stack: LocalStack) -> None:
-    def slow(job: LocalJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
-        time.sleep(1.5)
+    release = threading.Event()
 
-    stack.batch.on_start = slow
+    def held(job: LocalJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
+        release.wait(60)  # the retrieval jobs wait until the test has looked at the running job
+
+    stack.batch.on_start = held
     job = body(call("POST", "/api/pipeline-job/", demo_entries()))["uuid"]
-    time.sleep(0.5)
-    assert body(call("GET", f"/api/pipeline-job/{job}"))["status"] == "running"
-    assert call("GET", f"/api/pipeline-job/{job}/result/alignment")["statusCode"] == 404
-    assert call("GET", f"/api/pipeline-job/{job}/result/seq-info")["statusCode"] == 404
-    logs = call("GET", f"/api/pipeline-job/{job}/logs")
-    assert logs["statusCode"] == 400 and "still running" in body(logs)["detail"]
+    try:
+        deadline = time.monotonic() + 60
+        while body(call("GET", f"/api/pipeline-job/{job}"))["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert call("GET", f"/api/pipeline-job/{job}/result/alignment")["statusCode"] == 404
+        assert call("GET", f"/api/pipeline-job/{job}/result/seq-info")["statusCode"] == 404
+        logs = call("GET", f"/api/pipeline-job/{job}/logs")
+        assert logs["statusCode"] == 400 and "still running" in body(logs)["detail"]
+    finally:
+        release.set()
     assert wait_until_ended(call, job) == "completed"
 
 
