@@ -26,7 +26,16 @@ tool_venv checkov "${CHECKOV_PACKAGES[@]}"
 
 stamp="$(printf '%s\n' "${NODE_PACKAGES[@]}" | sha256sum | cut -d' ' -f1)"
 if [ ! -f .tools/node/.stamp ] || [ "$(cat .tools/node/.stamp)" != "$stamp" ]; then
-  command -v npm >/dev/null || { echo "setup-tools: npm is needed for asl-validator" >&2; exit 1; }
+  if ! command -v npm >/dev/null; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+      echo "setup-tools: installing Debian's nodejs and npm (for asl-validator)" >&2
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    else
+      echo "setup-tools: npm is needed for asl-validator (install Node.js and npm)" >&2
+      exit 1
+    fi
+  fi
   echo "setup-tools: installing ${NODE_PACKAGES[*]} into .tools/node" >&2
   rm -rf .tools/node && mkdir -p .tools/node
   npm install --silent --no-audit --no-fund --prefix .tools/node "${NODE_PACKAGES[@]}" >/dev/null
