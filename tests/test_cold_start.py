@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+from support.benchmarks import load_benchmark
 
-REPO = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("cold_start", REPO / "benchmarks" / "cold_start.py")
-assert spec and spec.loader
-cold_start = importlib.util.module_from_spec(spec)
-sys.modules["cold_start"] = cold_start
-spec.loader.exec_module(cold_start)
+cold_start = load_benchmark("cold_start")
 
 
 def test_no_handler_imports_biopython_numpy_or_pysam_when_loaded() -> None:

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
+from support.benchmarks import load_benchmark
 from support.demo import demo_entries
 
 from pavi.local import LocalStack
 
-REPO = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("cost_model", REPO / "benchmarks" / "cost_model.py")
-assert spec and spec.loader
-cost_model = importlib.util.module_from_spec(spec)
-sys.modules["cost_model"] = cost_model
-spec.loader.exec_module(cost_model)
+cost_model = load_benchmark("cost_model")
 
 
 def test_the_transitions_counted_from_the_asl_are_the_states_a_job_enters(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from pavi.errors import Problem, RequestValidationError
-from pavi.joblog import readable_log
+from pavi.joblog import execution_history, readable_log
 from pavi.pipeline import JobPaths, execution_input, url_problems
 from pavi.request import parse_job
 from pavi.sources import UrlPolicy
@@ -221,16 +221,7 @@ def get_logs(job_uuid: str) -> Response[str]:
     if description["status"] == "RUNNING":
         return _json(400, {"detail": f"job {job_uuid} is still {_status(job_uuid, description)}: logs once it ended"})
     sfn, _ = _clients()
-    history: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = sfn.get_execution_history(
-            executionArn=description["executionArn"], maxResults=1000, **({"nextToken": token} if token else {})
-        )
-        history += page["events"]
-        token = page.get("nextToken")
-        if not token:
-            break
+    history = execution_history(sfn, description["executionArn"])
     try:
         data = _read(f"results/{job_uuid}/job-report.json")
         report = json.loads(data) if data else None

@@ -40,6 +40,14 @@ def _short(cause: str) -> str:
     return cause if len(cause) <= CAUSE_CHARS else cause[: CAUSE_CHARS - 1] + "…"
 
 
+def execution_history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    """Every event of an execution's history, oldest first (all pages)."""
+    events: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+        events += page["events"]
+    return events
+
+
 def history_lines(history: list[dict[str, Any]]) -> list[str]:
     """One line per step entered or left, per failed task, and the end of the execution."""
     start = history[0].get("timestamp") if history else None

@@ -685,17 +685,9 @@ class LocalStack:
         return job_id, arn
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = []
-        token = None
-        while True:
-            kwargs = {"executionArn": execution_arn, "maxResults": 1000}
-            if token:
-                kwargs["nextToken"] = token
-            page = self.sfn.get_execution_history(**kwargs)
-            events += page["events"]
-            token = page.get("nextToken")
-            if not token:
-                return events
+        from pavi.joblog import execution_history
+
+        return execution_history(self.sfn, execution_arn)
 
     def events(self, execution_arn: str, poll: float = 0.2) -> Iterator[dict[str, Any]]:
         """The execution's history events as they happen, until it ends."""

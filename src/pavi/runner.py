@@ -107,13 +107,14 @@ def run(payload_path: str, out: str | None, stream: TextIO = sys.stderr, timeout
         _, arn = stack.start(payload, job_id)
         execution_began = time.monotonic()
         deadline = time.monotonic() + timeout
-        for event in stack.events(arn):
+        history = []
+        for event in stack.events(arn):  # the whole history, as it happens
+            history.append(event)
             progress.event(event)
             if time.monotonic() > deadline:
                 stack.sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"over {timeout}s")
         description = stack.sfn.describe_execution(executionArn=arn)
         execution = time.monotonic() - execution_began
-        history = stack.history(arn)
         copy_results(stack, job_id, folder)
         report_path = folder / "job-report.json"
         report = json.loads(report_path.read_text()) if report_path.exists() else None
