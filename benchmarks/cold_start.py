@@ -6,7 +6,7 @@ For each function of template.yaml: the median (and min/max) over ``--runs`` fre
 interpreters of ``import app`` with the function's folder and ``src/`` on the path (what
 the Lambda runtime does with the code and the layer), the heavy modules that import
 brought in (Biopython, numpy, pysam), and, for the steps that align, the first call's
-lazy import of ``pavi.alignment``. Targets (issue 7): the API and validation under
+lazy import of ``pavi.domain.alignment``. Targets (issue 7): the API and validation under
 300 ms, the collection under 1.5 s; no heavy import on the API's path.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from pavi.local import StackModel  # noqa: E402
+from pavi.local.template import StackModel  # noqa: E402
 
 HEAVY = ("Bio", "numpy", "pysam")
 PROBE = """
@@ -36,7 +36,7 @@ heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r}))
 lazy = None
 if {lazy!r}:
     started = time.perf_counter()
-    import pavi.alignment
+    import pavi.domain.alignment
     lazy = time.perf_counter() - started
 print(json.dumps({{"import_ms": imported * 1000, "lazy_ms": lazy and lazy * 1000, "heavy": heavy}}))
 """
@@ -72,7 +72,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=1))
         return
-    print(f"{'function':<28} {'import ms (median, min-max)':>28} {'+ pavi.alignment ms':>20}  heavy at import")
+    print(f"{'function':<28} {'import ms (median, min-max)':>28} {'+ pavi.domain.alignment ms':>20}  heavy at import")
     for name, r in results.items():
         lazy = r["first_call_alignment_import_ms_median"]
         print(

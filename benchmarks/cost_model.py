@@ -31,7 +31,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from pavi.local import StackModel  # noqa: E402
+from pavi.local.template import StackModel  # noqa: E402
 
 # Public list prices, us-east-1, as published by AWS in 2025 (update them here, with the date).
 PRICES_AS_OF = "2025 list prices, us-east-1"
@@ -146,14 +146,14 @@ def cost(entries: int, durations: dict[str, float], spot: bool = True) -> dict[s
 
 def measure() -> dict[str, float]:
     """Each step's duration in a 10-entry job through the local state machine."""
-    from pavi.local import LocalStack
+    from pavi.local.stack import EmulatedStack
 
     payload = json.loads((REPO.parent / "shared" / "conformance" / "genbank" / "payload.json").read_text())[:10]
     for entry in payload:
         entry["fasta_file_url"] = entry["fasta_file_url"].replace(
             "ORACLE_DIR/public", str(REPO.parent / "shared" / "conformance" / "genbank")
         )
-    with LocalStack() as stack:
+    with EmulatedStack() as stack:
         _, arn = stack.start(payload)
         if stack.wait(arn, 600)["status"] != "SUCCEEDED":
             raise RuntimeError("the measuring job failed")

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/end_to_end.py [--entries 10 100 500] [--json]
 
 Each job is the conformance transcripts (``../shared/conformance/genbank``) repeated under
-new IDs up to N entries, run by :class:`pavi.local.LocalStack` exactly as ``pavi run``
+new IDs up to N entries, run by :class:`pavi.local.stack.EmulatedStack` exactly as ``pavi run``
 runs it (Batch jobs as local processes, at the template's default concurrency). Reported:
 the wall time, the report's steps (retrieval, alignment, collection...), and the state
 machine's own overhead (the execution's time when no step was doing its own work).
@@ -21,8 +21,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from pavi.local import LocalStack  # noqa: E402
-from pavi.runner import union_seconds  # noqa: E402
+from pavi.local.runner import union_seconds  # noqa: E402
+from pavi.local.stack import EmulatedStack  # noqa: E402
 
 GENBANK = REPO.parent / "shared" / "conformance" / "genbank"
 
@@ -41,7 +41,7 @@ def payload(entries: int) -> list[dict[str, Any]]:
 
 def measure(entries: int) -> dict[str, Any]:
     started = time.monotonic()
-    with LocalStack() as stack:
+    with EmulatedStack() as stack:
         ready = time.monotonic()
         job_id, arn = stack.start(payload(entries))
         description = stack.wait(arn, 7200)

@@ -36,10 +36,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support.http_server import FileServer  # noqa: E402
 
-from pavi.genome import forget_opened, open_fasta  # noqa: E402
-from pavi.request import parse_job  # noqa: E402
-from pavi.retrieval import retrieve_entry  # noqa: E402
-from pavi.sources import reset_clients, transfer_counters  # noqa: E402
+from pavi.domain.genome import forget_opened, open_fasta  # noqa: E402
+from pavi.domain.request import parse_job  # noqa: E402
+from pavi.domain.retrieval import retrieve_entry  # noqa: E402
+from pavi.domain.sources import reset_clients, transfer_counters  # noqa: E402
 
 CHROMOSOMES = 10
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from moto.server import ThreadedMotoServer
 
-from pavi.genome import forget_opened
-from pavi.sources import ALLOWLIST_ENV, reset_clients
-from pavi.variants import VARIANT_API_ENV, reset_default_client
+from pavi.domain.genome import forget_opened
+from pavi.domain.sources import reset_clients
+from pavi.domain.url_policy import ALLOWLIST_ENV
+from pavi.domain.variant_api import VARIANT_API_ENV, reset_default_client
 
 REPO = Path(__file__).resolve().parents[1]
 CONFORMANCE = REPO.parent / "shared" / "conformance"

@@ -7,14 +7,14 @@ from pathlib import Path
 from support.benchmarks import load_benchmark
 from support.demo import demo_entries
 
-from pavi.local import LocalStack
+from pavi.local.stack import EmulatedStack
 
 cost_model = load_benchmark("cost_model")
 
 
 def test_the_transitions_counted_from_the_asl_are_the_states_a_job_enters(tmp_path: Path) -> None:
     entries = demo_entries()
-    with LocalStack(log_dir=tmp_path) as stack:
+    with EmulatedStack(log_dir=tmp_path) as stack:
         _, arn = stack.start(entries)
         assert stack.wait(arn, 120)["status"] == "SUCCEEDED"
         entered = [e for e in stack.history(arn) if e["type"].endswith("StateEntered")]

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pavi import storage
-from pavi.errors import PaviError, RequestValidationError
-from pavi.request import Entry, parse_job
-from pavi.retrieval import EntryResult, retrieve_entry, write_entry
-from pavi.sources import UrlPolicy
+from pavi.domain import storage
+from pavi.domain.errors import PaviError, RequestValidationError
+from pavi.domain.request import Entry, parse_job
+from pavi.domain.retrieval import EntryResult, retrieve_entry, write_entry
+from pavi.domain.url_policy import UrlPolicy
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -111,7 +111,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
 
 
 def cmd_align(args: argparse.Namespace) -> int:
-    from pavi.alignment import AlignmentError, aligned_seq_info, parse_clustal, prepare_input, run_clustalo
+    from pavi.domain.alignment import AlignmentError, aligned_seq_info, parse_clustal, prepare_input, run_clustalo
 
     started = time.monotonic()
     try:
@@ -156,7 +156,7 @@ def cmd_align(args: argparse.Namespace) -> int:
 
 def cmd_clustalo(args: argparse.Namespace) -> int:
     """The alignment Batch job: one FASTA in, one Clustal file out (local or S3)."""
-    from pavi.alignment import AlignmentError, run_clustalo
+    from pavi.domain.alignment import AlignmentError, run_clustalo
 
     started = time.monotonic()
     try:
@@ -175,13 +175,13 @@ def cmd_clustalo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pavi.runner import run
+    from pavi.local.runner import run
 
     return run(args.payload, args.out)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from pavi.serve import serve
+    from pavi.local.serve import serve
 
     return serve(args.host, args.port)
 

@@ -1,5 +1,5 @@
 """Contract tests of every route (SPEC section 6) against the API handler, with the state
-machine executing under moto (pavi.local.LocalStack) and S3 in the same moto server."""
+machine executing under moto (pavi.local.stack.EmulatedStack) and S3 in the same moto server."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ import yaml
 from support.demo import demo_entries
 from support.lambdas import FakeContext, load_handler
 
-from pavi import api
-from pavi.local import LocalJob, LocalStack
-from pavi.serve import proxy_event
+from pavi.aws import api
+from pavi.local.batch_host import BatchJob
+from pavi.local.serve import proxy_event
+from pavi.local.stack import EmulatedStack
 
 REPO = Path(__file__).resolve().parents[2]
 OPENAPI = yaml.safe_load((REPO / "api" / "openapi.yaml").read_text())
@@ -38,8 +39,8 @@ def documented(method: str, path: str, status: int) -> bool:
 
 
 @pytest.fixture
-def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
-    with LocalStack(log_dir=tmp_path / "logs") as local:
+def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatedStack]:
+    with EmulatedStack(log_dir=tmp_path / "logs") as local:
         monkeypatch.setenv("STATE_MACHINE_ARN", local.state_machine_arn)
         api.reset()
         yield local
@@ -47,7 +48,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStac
 
 
 @pytest.fixture
-def call(stack: LocalStack) -> Call:
+def call(stack: EmulatedStack) -> Call:
     handler = load_handler("api")
 
     def request(method: str, path: str, body: Any = None, raw: bytes | None = None) -> dict[str, Any]:
@@ -87,7 +88,7 @@ def test_health(call: Call) -> None:
     assert answer["statusCode"] == 200 and body(answer) == {"status": "up"}
 
 
-def test_a_job_from_submission_to_results_and_logs(call: Call, stack: LocalStack) -> None:
+def test_a_job_from_submission_to_results_and_logs(call: Call, stack: EmulatedStack) -> None:
     created = call("POST", "/api/pipeline-job/", demo_entries())
     assert created["statusCode"] == 201
     job = body(created)
@@ -110,10 +111,10 @@ def test_the_seq_regions_form_is_accepted_too(call: Call) -> None:
     assert wait_until_ended(call, body(created)["uuid"]) == "completed"
 
 
-def test_a_running_job_has_no_results_and_no_logs_yet(call: Call, stack: LocalStack) -> None:
+def test_a_running_job_has_no_results_and_no_logs_yet(call: Call, stack: EmulatedStack) -> None:
     release = threading.Event()
 
-    def held(job: LocalJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
+    def held(job: BatchJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
         release.wait(60)  # the retrieval jobs wait until the test has looked at the running job
 
     stack.batch.on_start = held
@@ -170,7 +171,7 @@ def test_invalid_bodies_are_4xx_with_every_problem(call: Call, conformance: Path
 
 
 def test_limits_and_the_allow_list_are_enforced_before_any_execution(
-    call: Call, stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+    call: Call, stack: EmulatedStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PAVI_MAX_BODY_BYTES", "500")
     assert call("POST", "/api/pipeline-job/", demo_entries())["statusCode"] == 413

@@ -18,8 +18,8 @@ from moto import mock_aws
 from support.lambdas import FakeContext, load_handler
 from support.payloads import json_values, mutated_entries
 
-from pavi import api
-from pavi.serve import proxy_event
+from pavi.aws import api
+from pavi.local.serve import proxy_event
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = 400  # per test; three tests: 1,200 generated requests

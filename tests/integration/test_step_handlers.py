@@ -13,8 +13,8 @@ from support.genomes import GeneDesign, write_fasta
 from support.lambdas import FakeContext, load_handler
 
 from pavi import cli
-from pavi.errors import RequestValidationError
-from pavi.pipeline import JobPaths, JobStateError, now_iso
+from pavi.aws.job_store import JobPaths, JobStateError, now_iso
+from pavi.domain.errors import RequestValidationError
 
 BUCKET = "pavi-jobs"
 STORE = f"s3://{BUCKET}"

@@ -22,7 +22,8 @@ import pytest
 from support.demo import REPO, demo_entries
 from support.http_server import FileServer
 
-from pavi.local import LocalJob, LocalStack
+from pavi.local.batch_host import BatchJob
+from pavi.local.stack import EmulatedStack
 
 GENOME_FILES = ("genome.fa.gz", "genome.fa.gz.fai", "genome.fa.gz.gzi")
 
@@ -52,9 +53,9 @@ def entries_at(url: str) -> list[dict[str, Any]]:
 
 def run(
     entries: list[dict[str, Any]], tmp_path: Path, **options: Any
-) -> tuple[LocalStack, str, dict[str, Any], dict[str, Any]]:
+) -> tuple[EmulatedStack, str, dict[str, Any], dict[str, Any]]:
     """Run one job; returns the stack (closed), job id, its description and its report."""
-    with LocalStack(log_dir=tmp_path / "logs", **options) as stack:
+    with EmulatedStack(log_dir=tmp_path / "logs", **options) as stack:
         job_id, arn = stack.start(entries)
         description = stack.wait(arn, 240)
         report = json.loads(stack.read(f"results/{job_id}/job-report.json"))
@@ -163,13 +164,13 @@ def test_s3_write_failures_are_retried(tmp_path: Path) -> None:
 def test_a_batch_job_killed_mid_run_is_retried_by_its_strategy(tmp_path: Path) -> None:
     killed: list[str] = []
 
-    def kill_first_attempt(job: LocalJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
+    def kill_first_attempt(job: BatchJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
         if attempt == 1 and job.command[0] == "retrieve" and not killed:
             killed.append(job.name)
             time.sleep(0.05)
             process.send_signal(signal.SIGKILL)
 
-    with LocalStack(log_dir=tmp_path / "logs") as stack:
+    with EmulatedStack(log_dir=tmp_path / "logs") as stack:
         stack.batch.on_start = kill_first_attempt
         job_id, arn = stack.start(demo_entries())
         description = stack.wait(arn, 240)
@@ -180,7 +181,7 @@ def test_a_batch_job_killed_mid_run_is_retried_by_its_strategy(tmp_path: Path) -
 
 
 def test_a_lambda_timeout_is_retried(tmp_path: Path) -> None:
-    with LocalStack(log_dir=tmp_path / "logs", function_timeouts={"CollectResultsFunction": 1}) as stack:
+    with EmulatedStack(log_dir=tmp_path / "logs", function_timeouts={"CollectResultsFunction": 1}) as stack:
         stack.faults.slow["CollectResultsFunction"] = (2.5, 1)  # the first invocation outlives its timeout
         job_id, arn = stack.start(demo_entries())
         description = stack.wait(arn, 240)
@@ -191,7 +192,7 @@ def test_a_lambda_timeout_is_retried(tmp_path: Path) -> None:
 
 
 def test_a_lambda_that_always_times_out_fails_the_job_with_a_report(tmp_path: Path) -> None:
-    with LocalStack(log_dir=tmp_path / "logs", function_timeouts={"PrepareAlignmentFunction": 1}) as stack:
+    with EmulatedStack(log_dir=tmp_path / "logs", function_timeouts={"PrepareAlignmentFunction": 1}) as stack:
         stack.faults.slow["PrepareAlignmentFunction"] = (1.5, 3)  # the first call and both retries
         job_id, arn = stack.start(demo_entries())
         description = stack.wait(arn, 240)

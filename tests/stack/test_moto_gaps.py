@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pavi.local import QUEUE_ARN, LocalStack
+from pavi.local.stack import EmulatedStack
+from pavi.local.template import QUEUE_ARN
 
 
 def test_a_states_error_leaving_a_map_iteration_arrives_as_states_runtime(tmp_path: Path) -> None:
-    with LocalStack(log_dir=tmp_path) as stack:
+    with EmulatedStack(log_dir=tmp_path) as stack:
         retrieval = stack.model.job_definitions()["RetrievalJobDefinition"]
         definition = {
             "StartAt": "Each",

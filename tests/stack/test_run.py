@@ -10,7 +10,7 @@ from typing import Any
 
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-from pavi.alignment import parse_clustal
+from pavi.domain.alignment import parse_clustal
 
 PAVI = str(Path(sys.executable).with_name("pavi"))
 

@@ -1,5 +1,5 @@
 """The unmodified statemachine/pipeline.asl.json under moto's interpreter, with the real
-handlers and the real entrypoint as local processes (pavi.local.LocalStack)."""
+handlers and the real entrypoint as local processes (pavi.local.stack.EmulatedStack)."""
 
 from __future__ import annotations
 
@@ -15,33 +15,35 @@ import pytest
 from support.demo import demo_entries
 from support.genomes import GeneDesign, write_fasta
 
-from pavi.local import KILLED_REASON, LocalJob, LocalStack, largest_state
+from pavi.aws.joblog import largest_state
+from pavi.local.batch_host import KILLED_REASON, BatchJob
+from pavi.local.stack import EmulatedStack
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_STATE = 256 * 1024
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    with LocalStack(log_dir=tmp_path / "logs") as local:
+def stack(tmp_path: Path) -> Iterator[EmulatedStack]:
+    with EmulatedStack(log_dir=tmp_path / "logs") as local:
         yield local
 
 
-def run(stack: LocalStack, entries: list[dict[str, Any]], timeout: float = 180) -> tuple[str, dict[str, Any]]:
+def run(stack: EmulatedStack, entries: list[dict[str, Any]], timeout: float = 180) -> tuple[str, dict[str, Any]]:
     job_id, arn = stack.start({"seq_regions": entries})
     return job_id, stack.wait(arn, timeout)
 
 
-def report(stack: LocalStack, job_id: str) -> dict[str, Any]:
+def report(stack: EmulatedStack, job_id: str) -> dict[str, Any]:
     value: dict[str, Any] = json.loads(stack.read(f"results/{job_id}/job-report.json"))
     return value
 
 
-def events_of(stack: LocalStack, description: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+def events_of(stack: EmulatedStack, description: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [e for e in stack.history(description["executionArn"]) if e["type"] == kind]
 
 
-def test_the_happy_path_succeeds_with_the_results_in_s3(stack: LocalStack) -> None:
+def test_the_happy_path_succeeds_with_the_results_in_s3(stack: EmulatedStack) -> None:
     job_id, description = run(stack, demo_entries())
     assert description["status"] == "SUCCEEDED", description
     results = stack.keys(f"results/{job_id}/")
@@ -69,7 +71,7 @@ def test_the_happy_path_succeeds_with_the_results_in_s3(stack: LocalStack) -> No
     assert output["status"] == "completed" and output["results"] == f"s3://pavi-local/results/{job_id}/"
 
 
-def test_a_failing_entry_fails_the_job_and_the_report_names_it(stack: LocalStack) -> None:
+def test_a_failing_entry_fails_the_job_and_the_report_names_it(stack: EmulatedStack) -> None:
     entries = demo_entries()
     entries[1]["seq_id"] = "FAILURE_TEST_SEQ_ID"
     job_id, description = run(stack, entries)
@@ -83,7 +85,7 @@ def test_a_failing_entry_fails_the_job_and_the_report_names_it(stack: LocalStack
     assert not any(key.endswith("alignment-output.aln") for key in stack.keys(f"results/{job_id}/"))
 
 
-def test_an_invalid_request_fails_with_every_problem_and_a_report(stack: LocalStack) -> None:
+def test_an_invalid_request_fails_with_every_problem_and_a_report(stack: EmulatedStack) -> None:
     entries = demo_entries()
     del entries[0]["seq_id"]
     entries[1]["exon_seq_regions"] = []
@@ -94,7 +96,7 @@ def test_an_invalid_request_fails_with_every_problem_and_a_report(stack: LocalSt
     assert report(stack, job_id)["error"]["error"] == "RequestValidationError"
 
 
-def test_a_lambda_error_that_happens_once_is_retried(stack: LocalStack) -> None:
+def test_a_lambda_error_that_happens_once_is_retried(stack: EmulatedStack) -> None:
     stack.faults.throttle["PrepareAlignmentFunction"] = 1  # the Lambda service throttles once
     stack.faults.raise_errors["CollectResultsFunction"] = 1  # the function itself fails once
     _, description = run(stack, demo_entries())
@@ -105,12 +107,12 @@ def test_a_lambda_error_that_happens_once_is_retried(stack: LocalStack) -> None:
     assert calls.count("PrepareAlignmentFunction") == 1 and calls.count("CollectResultsFunction") == 2
 
 
-def test_a_batch_job_that_keeps_failing_is_retried_by_its_strategy_then_caught(stack: LocalStack) -> None:
+def test_a_batch_job_that_keeps_failing_is_retried_by_its_strategy_then_caught(stack: EmulatedStack) -> None:
     entries = demo_entries()
     doomed = entries[1]["unique_entry_id"]
     attempts: list[int] = []
 
-    def kill_it(job: LocalJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
+    def kill_it(job: BatchJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
         if any(doomed in part for part in job.command):
             attempts.append(attempt)
             time.sleep(0.05)
@@ -127,8 +129,8 @@ def test_a_batch_job_that_keeps_failing_is_retried_by_its_strategy_then_caught(s
     assert job.status == "FAILED" and job.status_reason == KILLED_REASON
 
 
-def test_a_failed_alignment_job_is_caught_and_reported(stack: LocalStack) -> None:
-    def fail_alignment(job: LocalJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
+def test_a_failed_alignment_job_is_caught_and_reported(stack: EmulatedStack) -> None:
+    def fail_alignment(job: BatchJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
         if job.command[0] == "clustalo":
             process.send_signal(signal.SIGKILL)
 
@@ -145,7 +147,7 @@ def test_one_thousand_entries_keep_every_state_under_256_kb(tmp_path: Path) -> N
     gene = GeneDesign().on_strand("+")
     url = str(write_fasta(tmp_path, {"chrT": gene.genome}))
     entries = [gene.entry(url, unique_entry_id=f"entry_{n:04d}_of_a_long_job_name") for n in range(1000)]
-    with LocalStack(log_dir=tmp_path / "logs", in_process_batch=True, env={"PAVI_MAX_CONCURRENCY": "40"}) as stack:
+    with EmulatedStack(log_dir=tmp_path / "logs", in_process_batch=True, env={"PAVI_MAX_CONCURRENCY": "40"}) as stack:
         job_id, arn = stack.start({"seq_regions": entries})
         description = stack.wait(arn, 900)
         assert description["status"] == "SUCCEEDED", description

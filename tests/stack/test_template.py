@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pavi.cli import build_parser
-from pavi.local import StackModel
+from pavi.local.template import StackModel
 
 REPO = Path(__file__).resolve().parents[2]
 # Actions whose IAM resource can only be "*" (no resource-level permissions exist for them).
@@ -143,8 +143,8 @@ def test_the_events_are_what_the_state_machine_and_the_functions_take(model: Sta
     """events/ holds a `sam local invoke` event per function and inputs for start-execution."""
     import tomllib
 
-    from pavi.lambda_events import StepEvent, ValidateEvent
-    from pavi.request import parse_job
+    from pavi.aws.lambda_handlers import StepEvent, ValidateEvent
+    from pavi.domain.request import parse_job
 
     events = REPO / "events"
     for spec in model.functions().values():

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pavi.local import ACCOUNT, REGION, FunctionSpec, LambdaContext
-from pavi.local import load_handler as load_function
+from pavi.local.lambda_host import LambdaContext
+from pavi.local.lambda_host import load_handler as load_function
+from pavi.local.template import ACCOUNT, REGION, FunctionSpec
 
 REPO = Path(__file__).resolve().parents[2]
 

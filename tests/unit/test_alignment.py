@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from pavi.alignment import (
+from pavi.domain.alignment import (
     AlignmentError,
     aligned_seq_info,
     alignment_column,

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-from pavi.request import parse_job
+from pavi.domain.request import parse_job
 
 PAVI = str(Path(sys.executable).parent / "pavi")  # the console script, the images' ENTRYPOINT
 

@@ -13,9 +13,10 @@ from moto import mock_aws
 from support.genomes import random_dna, write_fasta
 from support.http_server import serve
 
-from pavi.errors import GenomeAccessError, SequenceError, UrlNotAllowedError
-from pavi.genome import IndexedFasta, open_fasta
-from pavi.sources import UrlPolicy, transfer_counters
+from pavi.domain.errors import GenomeAccessError, SequenceError, UrlNotAllowedError
+from pavi.domain.genome import IndexedFasta, open_fasta
+from pavi.domain.sources import transfer_counters
+from pavi.domain.url_policy import UrlPolicy
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.payloads import json_values, mutated_entries
 
-from pavi.errors import RequestValidationError
-from pavi.request import Job, parse_job
+from pavi.domain.errors import RequestValidationError
+from pavi.domain.request import Job, parse_job
 
 payloads = (
     st.lists(mutated_entries(), max_size=4)

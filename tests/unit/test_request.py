@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pavi.errors import RequestValidationError
-from pavi.request import parse_job
+from pavi.domain.errors import RequestValidationError
+from pavi.domain.request import parse_job
 
 
 def entry(**changes: Any) -> dict[str, Any]:

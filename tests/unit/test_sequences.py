@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from support.genomes import GeneDesign, encode, write_fasta
 
-from pavi.request import parse_job
-from pavi.retrieval import retrieve_entry
-from pavi.sequences import longest_orf, translate
+from pavi.domain.request import parse_job
+from pavi.domain.retrieval import retrieve_entry
+from pavi.domain.transcripts import longest_orf, translate
 
 
 def test_all_51_conformance_cases_give_their_expected_protein(

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from support.http_server import serve
 
-from pavi.errors import VariantError
-from pavi.request import parse_job
-from pavi.variants import VariantApiClient, resolve_variants
+from pavi.domain.errors import VariantError
+from pavi.domain.request import parse_job
+from pavi.domain.variant_api import VariantApiClient, resolve_variants
 
 VARIANT_ID = "NC_003284.9:g.5113285_5115215del"
 ENCODED = "/api/variant/NC_003284.9%3Ag.5113285_5115215del"

@@ -14,9 +14,9 @@ import pytest
 from Bio.Seq import Seq
 from support.genomes import CODON, GeneDesign, write_fasta
 
-from pavi.request import parse_job
-from pavi.retrieval import EntryResult, retrieve_entry
-from pavi.variants import Variant
+from pavi.domain.request import parse_job
+from pavi.domain.retrieval import EntryResult, retrieve_entry
+from pavi.domain.variants import Variant
 
 STRANDS = pytest.mark.parametrize("strand", ["+", "-"])
 P = GeneDesign().protein  # MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ

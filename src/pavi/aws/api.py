@@ -27,11 +27,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from pavi.errors import Problem, RequestValidationError
-from pavi.joblog import execution_history, readable_log
-from pavi.pipeline import JobPaths, execution_input, url_problems
-from pavi.request import parse_job
-from pavi.sources import UrlPolicy
+from pavi.aws.job_store import JobPaths
+from pavi.aws.joblog import execution_history, readable_log
+from pavi.aws.steps import execution_input, url_problems
+from pavi.domain.errors import Problem, RequestValidationError
+from pavi.domain.request import parse_job
+from pavi.domain.url_policy import UrlPolicy
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "pavi")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -242,6 +243,8 @@ def unexpected(error: Exception) -> Response[str]:
     return _json(500, {"detail": "internal error; the API's log has the details"})
 
 
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The API function's handler (``functions/api/app.py``): API Gateway proxy event in, response out."""
     response: dict[str, Any] = app.resolve(event, context)
     return response

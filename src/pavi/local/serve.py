@@ -2,7 +2,7 @@
 
 Each HTTP request becomes the API Gateway (REST, Lambda proxy) event the deployed API's
 function receives, and goes through the same handler (``functions/api/app.py``); jobs run
-in the unmodified state machine under :class:`pavi.local.LocalStack`. So the web UI can be
+in the unmodified state machine under :class:`pavi.local.stack.EmulatedStack`. So the web UI can be
 developed offline against the API it will call in AWS.
 """
 
@@ -17,7 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from pavi.local import LOCAL_BUCKET, LambdaContext, LocalStack, load_handler
+from pavi.local.lambda_host import LambdaContext, load_handler
+from pavi.local.stack import LOCAL_BUCKET, EmulatedStack
 
 API_FUNCTION = "ApiFunction"
 
@@ -62,7 +63,7 @@ def proxy_event(
 class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], stack: LocalStack):
+    def __init__(self, address: tuple[str, int], stack: EmulatedStack):
         spec = stack.functions[API_FUNCTION]
         self.handler = load_handler(spec)
         self.spec = spec
@@ -99,10 +100,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 def serve(host: str, port: int) -> int:
-    with LocalStack() as stack:
+    with EmulatedStack() as stack:
         os.environ["STATE_MACHINE_ARN"] = stack.state_machine_arn
         os.environ.setdefault("PAVI_MAX_ENTRIES", "1000")
-        from pavi import api
+        from pavi.aws import api
 
         api.reset()
         server = ApiServer((host, port), stack)

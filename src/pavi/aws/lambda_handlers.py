@@ -1,4 +1,8 @@
-"""The events the state machine sends to the step Lambdas (parsed with Powertools' Parser).
+"""The step Lambdas' handlers, and the events the state machine sends them.
+
+Each ``functions/<step>/app.py`` is one line that names its handler here; each handler is
+a thin adapter over one step of :mod:`pavi.aws.steps` (event parsed, job id in the logs,
+one metric).
 
 The state machine builds them in ``statemachine/pipeline.asl.json``:
 
@@ -17,10 +21,12 @@ from functools import wraps
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from pavi.pipeline import JobStateError
+from pavi.aws.job_store import JobStateError
+from pavi.aws.steps import DEFAULT_CONCURRENCY, collect_results, prepare_alignment, record_failure, validate_job
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "pavi"
 logger = Logger(service=SERVICE)
@@ -78,3 +84,47 @@ def step_handler[Model: BaseModel](
         return handler
 
     return wrap
+
+
+@step_handler(ValidateEvent)
+def validate_input(event: ValidateEvent, context: LambdaContext) -> dict[str, Any]:
+    """Input validation: the state machine's first step (:func:`pavi.aws.steps.validate_job`)."""
+    logger.append_keys(job_id=event.job_id)
+    concurrency = int(os.environ.get("PAVI_MAX_CONCURRENCY") or DEFAULT_CONCURRENCY)
+    state = validate_job(event.input, event.job_id, job_store(), event.started_at, max_concurrency=concurrency)
+    metrics.add_metric(name="JobEntries", unit=MetricUnit.Count, value=state["entry_count"])
+    logger.info("request valid", extra={"entries": state["entry_count"]})
+    return state
+
+
+@step_handler(StepEvent)
+def prepare_alignment_input(event: StepEvent, context: LambdaContext) -> dict[str, Any]:
+    """Alignment-input preparation (:func:`pavi.aws.steps.prepare_alignment`)."""
+    logger.append_keys(job_id=event.state.get("job_id"))
+    state = prepare_alignment(event.state, event.entered_at)
+    metrics.add_metric(name="EntriesFailed", unit=MetricUnit.Count, value=state["counts"]["entries_failed"])
+    logger.info("alignment input prepared", extra={"counts": state["counts"], "can_align": state["can_align"]})
+    return state
+
+
+@step_handler(StepEvent)
+def collect_job_results(event: StepEvent, context: LambdaContext) -> dict[str, Any]:
+    """Result collection (:func:`pavi.aws.steps.collect_results`)."""
+    logger.append_keys(job_id=event.state.get("job_id"))
+    summary = collect_results(event.state, event.entered_at)
+    metrics.add_metric(name="JobsCompleted", unit=MetricUnit.Count, value=1)
+    logger.info("results collected", extra={"counts": summary["counts"], "results": summary["results"]})
+    return summary
+
+
+@step_handler(StepEvent)
+def record_job_failure(event: StepEvent, context: LambdaContext) -> dict[str, Any]:
+    """Failure recording: the failed job's report (:func:`pavi.aws.steps.record_failure`)."""
+    job_id = event.job_id or event.state.get("job_id")
+    if not job_id:
+        raise JobStateError("the failure event names no job (job_id)")
+    logger.append_keys(job_id=job_id)
+    outcome = record_failure(event.state, job_store(), str(job_id), event.entered_at)
+    metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+    logger.warning("job failed", extra={"error": outcome["error"], "cause": outcome["cause"]})
+    return outcome

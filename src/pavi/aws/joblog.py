@@ -122,3 +122,17 @@ def readable_log(history: list[dict[str, Any]], report: dict[str, Any] | None) -
     if report:
         lines += ["", "# report", *report_lines(report)]
     return "\n".join(lines) + "\n"
+
+
+def largest_state(history: list[dict[str, Any]]) -> tuple[int, str]:
+    """The size in bytes of the largest state input or output in an execution's history, and where."""
+    largest, where = 0, ""
+    for event in history:
+        for key, details in event.items():
+            if not key.endswith("EventDetails") or not isinstance(details, dict):
+                continue
+            for field_name in ("input", "output"):
+                value = details.get(field_name)
+                if isinstance(value, str) and len(value.encode()) > largest:
+                    largest, where = len(value.encode()), f"{event['type']} {details.get('name', '')}".strip()
+    return largest, where

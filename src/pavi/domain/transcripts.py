@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from Bio.Seq import reverse_complement
 from Bio.Seq import translate as bio_translate
 
-from pavi.errors import SequenceError
-from pavi.request import CdsRegion, Entry, Region, Strand
+from pavi.domain.errors import SequenceError
+from pavi.domain.request import CdsRegion, Entry, Region, Strand
 
 STOP_CODONS = frozenset({"TAA", "TAG", "TGA"})  # the standard genetic code
 START_CODON = "ATG"

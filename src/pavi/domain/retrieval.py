@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pavi import storage
-from pavi.errors import PaviError
-from pavi.genome import IndexedFasta, open_fasta
-from pavi.request import Entry
-from pavi.sequences import Transcript, coding_frame, reference_protein
-from pavi.sources import UrlPolicy
-from pavi.variants import VariantApiClient, alternative_protein, resolve_variants
+from pavi.domain import storage
+from pavi.domain.errors import PaviError
+from pavi.domain.genome import IndexedFasta, open_fasta
+from pavi.domain.request import Entry
+from pavi.domain.transcripts import Transcript, coding_frame, reference_protein
+from pavi.domain.url_policy import UrlPolicy
+from pavi.domain.variant_api import VariantApiClient, resolve_variants
+from pavi.domain.variants import alternative_protein
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pavi.sources import s3_client, split_s3
+from pavi.domain.sources import s3_client, split_s3
 
 
 def is_s3(location: str) -> bool:

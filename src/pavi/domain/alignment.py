@@ -23,9 +23,9 @@ from typing import Any
 
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-from pavi import storage
-from pavi.errors import PaviError
-from pavi.retrieval import protein_file_name, seqinfo_file_name
+from pavi.domain import storage
+from pavi.domain.errors import PaviError
+from pavi.domain.retrieval import protein_file_name, seqinfo_file_name
 
 PROTEIN_SUFFIX = "-protein.fa"
 SEQINFO_SUFFIX = "-seqinfo.json"

@@ -2,7 +2,7 @@
 
 One model serves the validation Lambda, the API (Powertools' Parser takes pydantic
 models) and the CLI. :func:`parse_job` validates every entry and raises one
-:class:`~pavi.errors.RequestValidationError` that lists *all* problems, each with the
+:class:`~pavi.domain.errors.RequestValidationError` that lists *all* problems, each with the
 entry's index, the field and the reason.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pavi.errors import Problem, RequestValidationError
+from pavi.domain.errors import Problem, RequestValidationError
 
 UNIQUE_ENTRY_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 _STRING_REGION = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")

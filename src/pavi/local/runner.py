@@ -1,6 +1,6 @@
 """``pavi run``: one job through the unmodified state machine, on this machine.
 
-Starts :class:`pavi.local.LocalStack`, submits the payload as the API would, shows progress
+Starts :class:`pavi.local.stack.EmulatedStack`, submits the payload as the API would, shows progress
 as the states complete, copies the job's results out of the local S3 into ``--out`` and
 ends with a summary. Exit status: 0 completed, 1 failed (the report printed), 2 invalid
 request (every problem listed).
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from pavi.joblog import STEP_NAMES, readable_log, report_lines
-from pavi.local import LOCAL_BUCKET, LocalStack
+from pavi.aws.joblog import STEP_NAMES, readable_log, report_lines
+from pavi.local.stack import LOCAL_BUCKET, EmulatedStack
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -75,7 +75,7 @@ class Progress:
                 self.say(f"{STEP_NAMES[name]}…")
 
 
-def copy_results(stack: LocalStack, job_id: str, out: Path) -> list[Path]:
+def copy_results(stack: EmulatedStack, job_id: str, out: Path) -> list[Path]:
     """The job's results, its per-entry files (``sequences/``) and request, out of the local S3."""
     written = []
     for prefix, target in ((f"results/{job_id}/", out), (f"work/{job_id}/sequences/", out / "sequences")):
@@ -102,7 +102,7 @@ def run(payload_path: str, out: str | None, stream: TextIO = sys.stderr, timeout
     folder = Path(out) if out else Path("pavi-results") / job_id
     folder.mkdir(parents=True, exist_ok=True)
     progress = Progress(total, stream)
-    with LocalStack(log_dir=folder / "batch-logs") as stack:
+    with EmulatedStack(log_dir=folder / "batch-logs") as stack:
         progress.say(f"job {job_id}: {total if total is not None else '?'} entries, state machine started locally")
         _, arn = stack.start(payload, job_id)
         execution_began = time.monotonic()

@@ -5,36 +5,21 @@ state at 256 KB, so entries, sequences and reports live in the job's store and t
 holds their locations). Each Lambda handler is a thin adapter over one function here, and
 the local runner calls the same handlers, so no step is written twice.
 
-Layout of a job in its store (an ``s3://bucket`` or a local folder)::
-
-    work/{job_id}/manifest.json            the validated request's entry IDs
-    work/{job_id}/entries/{entry_id}.json  one normalised entry (the retrieval job's input)
-    work/{job_id}/sequences/               {entry_id}-protein.fa, {entry_id}-seqinfo.json
-    work/{job_id}/seqinfo.json             all seqinfo maps, by entry (for the collection)
-    work/{job_id}/prepared.json            failed entries and alternative-protein errors
-    results/{job_id}/alignment-input.fa
-    results/{job_id}/alignment-output.aln
-    results/{job_id}/aligned_seq_info.json
-    results/{job_id}/job-report.json       status, counts, per-entry errors, step timings
-
-``work/`` is scratch (the bucket's lifecycle expires it); ``results/`` is what users read.
+The job's files and report: :mod:`pavi.aws.job_store`.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from pavi import storage
-from pavi.errors import PaviError, Problem, RequestValidationError
-from pavi.request import Job, parse_job
-from pavi.sources import UrlPolicy
+from pavi.aws.job_store import JobPaths, JobStateError, job_report, now_iso, read_json, write_json
+from pavi.domain import storage
+from pavi.domain.errors import PaviError, Problem, RequestValidationError
+from pavi.domain.request import Job, parse_job
+from pavi.domain.url_policy import UrlPolicy
 
-JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 STORE_WRITERS = 16
 MAX_ERROR_CHARS = 2000
 # Entries named in the state on failure; the report in the store names all of them.
@@ -45,98 +30,8 @@ DEFAULT_CONCURRENCY = 10
 INLINE_REQUEST_LIMIT = 200_000
 
 
-class JobStateError(PaviError):
-    """A step was given a job state it cannot work with (a wiring error of the state machine)."""
-
-
 class EntriesFailed(PaviError):
     """Entries' reference sequences failed: the job cannot be aligned (SPEC section 5)."""
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-@dataclass(frozen=True)
-class JobPaths:
-    """Where a job's files are, in its store (``s3://bucket`` or a local folder)."""
-
-    store: str
-    job_id: str
-
-    def __post_init__(self) -> None:
-        if not JOB_ID.match(self.job_id):
-            raise JobStateError(f"job id {self.job_id!r} must be 1-80 letters, digits, '-' or '_'")
-
-    @property
-    def work(self) -> str:
-        return storage.join(self.store, f"work/{self.job_id}")
-
-    @property
-    def entries(self) -> str:
-        return storage.join(self.work, "entries") + "/"
-
-    @property
-    def sequences(self) -> str:
-        return storage.join(self.work, "sequences") + "/"
-
-    def entry(self, entry_id: str) -> str:
-        return storage.join(self.entries, f"{entry_id}.json")
-
-    @property
-    def request(self) -> str:
-        return storage.join(self.work, "request.json")
-
-    @property
-    def manifest(self) -> str:
-        return storage.join(self.work, "manifest.json")
-
-    @property
-    def merged_seqinfo(self) -> str:
-        return storage.join(self.work, "seqinfo.json")
-
-    @property
-    def prepared(self) -> str:
-        return storage.join(self.work, "prepared.json")
-
-    @property
-    def results(self) -> str:
-        return storage.join(self.store, f"results/{self.job_id}") + "/"
-
-    @property
-    def alignment_input(self) -> str:
-        return storage.join(self.results, "alignment-input.fa")
-
-    @property
-    def alignment_output(self) -> str:
-        return storage.join(self.results, "alignment-output.aln")
-
-    @property
-    def aligned_seq_info(self) -> str:
-        return storage.join(self.results, "aligned_seq_info.json")
-
-    @property
-    def report(self) -> str:
-        return storage.join(self.results, "job-report.json")
-
-    @classmethod
-    def of(cls, state: dict[str, Any]) -> JobPaths:
-        try:
-            return cls(state["store"], state["job_id"])
-        except (KeyError, TypeError) as error:
-            raise JobStateError(f"the job state lacks 'store' or 'job_id': {sorted(state)}") from error
-
-
-def write_json(location: str, value: Any) -> None:
-    storage.write_text(location, json.dumps(value, indent=1) + "\n", "application/json")
-
-
-def read_json(location: str) -> Any:
-    return json.loads(storage.read_bytes(location))
 
 
 def url_problems(job: Job, policy: UrlPolicy) -> list[Problem]:
@@ -227,7 +122,7 @@ def _retrieval_failures(retrieval: Any) -> dict[str, str]:
 def prepare_alignment(state: dict[str, Any], entered_at: str | None = None) -> dict[str, Any]:
     """Alignment-input preparation: join the proteins in file-name order, list the failed
     entries, and decide whether the job can go on. Returns the next job state."""
-    from pavi.alignment import prepare_input
+    from pavi.domain.alignment import prepare_input
 
     entered_at = entered_at or now_iso()
     paths = JobPaths.of(state)
@@ -259,7 +154,7 @@ def prepare_alignment(state: dict[str, Any], entered_at: str | None = None) -> d
 def collect_results(state: dict[str, Any], entered_at: str | None = None) -> dict[str, Any]:
     """Result collection: ``aligned_seq_info.json`` from the seqinfo maps and the alignment,
     and the job report (status ``completed``). Returns the job's summary."""
-    from pavi.alignment import aligned_seq_info, parse_clustal
+    from pavi.domain.alignment import aligned_seq_info, parse_clustal
 
     entered_at = entered_at or now_iso()
     paths = JobPaths.of(state)
@@ -348,58 +243,3 @@ def record_failure(state: dict[str, Any], store: str, job_id: str, entered_at: s
     report = job_report(paths, "failed", state.get("counts", {}), prepared, timings, {"error": name, "cause": cause})
     write_json(paths.report, report)
     return {"job_id": paths.job_id, "status": "failed", "error": name, "cause": cause, "report": paths.report}
-
-
-STEP_MARKS = (
-    ("validation", "started_at", "validated_at"),
-    ("retrieval", "validated_at", "prepare_entered_at"),
-    ("preparation", "prepare_entered_at", "prepared_at"),
-    ("alignment", "prepared_at", "collect_entered_at"),
-    ("collection", "collect_entered_at", "collected_at"),
-)
-
-
-def step_timings(timings: dict[str, str]) -> list[dict[str, Any]]:
-    """Each step's start, end and seconds, from the marks the steps left in the state."""
-    steps = []
-    for name, start_mark, end_mark in STEP_MARKS:
-        start, end = timings.get(start_mark), timings.get(end_mark) or timings.get("failed_at")
-        if not start or not end:
-            continue
-        seconds = (_parse_time(end) - _parse_time(start)).total_seconds()
-        steps.append({"step": name, "started_at": start, "ended_at": end, "seconds": round(seconds, 3)})
-        if end_mark not in timings:
-            break  # the step the job failed in
-    return steps
-
-
-def job_report(
-    paths: JobPaths,
-    status: str,
-    counts: dict[str, Any],
-    prepared: dict[str, Any],
-    timings: dict[str, str],
-    error: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """The machine-readable account of a job (``job-report.json``)."""
-    ended = timings.get("collected_at") or timings.get("failed_at") or now_iso()
-    started = timings.get("started_at")
-    report: dict[str, Any] = {
-        "job_id": paths.job_id,
-        "status": status,
-        "counts": counts,
-        "failed_entries": prepared.get("failed_entries", []),
-        "alternative_errors": prepared.get("alternative_errors", []),
-        "started_at": started,
-        "ended_at": ended,
-        "seconds": round((_parse_time(ended) - _parse_time(started)).total_seconds(), 3) if started else None,
-        "steps": step_timings(timings),
-        "results": {
-            "alignment": paths.alignment_output if status == "completed" else None,
-            "aligned_seq_info": paths.aligned_seq_info if status == "completed" else None,
-            "alignment_input": paths.alignment_input,
-        },
-    }
-    if error:
-        report["error"] = error
-    return report

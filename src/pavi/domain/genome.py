@@ -20,8 +20,9 @@ from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from pavi.errors import GenomeAccessError, SequenceError
-from pavi.sources import ByteSource, UrlPolicy, open_source
+from pavi.domain.errors import GenomeAccessError, SequenceError
+from pavi.domain.sources import ByteSource, open_source
+from pavi.domain.url_policy import UrlPolicy
 
 BGZF_SUFFIXES = (".gz", ".bgz", ".bgzf")
 BLOCK_CACHE_SIZE = 256  # decompressed blocks kept per genome: at most 16 MiB

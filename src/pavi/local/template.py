@@ -1,0 +1,178 @@
+"""What ``template.yaml`` says, read as the local stack needs it.
+
+:class:`StackModel` reads the SAM template (short intrinsic tags as their long forms) and
+gives the functions (code folder, handler, plain environment, time-out), the Batch job
+definitions (command with its ``Ref::`` parameters, retry strategy, attempt time-out,
+environment) and the state machine's definition with its ``${...}`` filled with the local
+stand-ins' ARNs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+STATE_MACHINE_RESOURCE = "PipelineStateMachine"
+QUEUE_ARN = f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/pavi-local"
+
+
+def project_root() -> Path:
+    """The checkout holding ``template.yaml`` (``PAVI_PROJECT_ROOT``, else the source tree's)."""
+    configured = os.environ.get("PAVI_PROJECT_ROOT")
+    candidates = [Path(configured)] if configured else []
+    candidates += [Path(__file__).resolve().parents[2], Path.cwd()]
+    for candidate in candidates:
+        if (candidate / "template.yaml").is_file() and (candidate / "statemachine").is_dir():
+            return candidate
+    raise FileNotFoundError("template.yaml not found: run from the project's checkout or set PAVI_PROJECT_ROOT")
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    """A CloudFormation/SAM YAML template, short intrinsic tags as their long forms."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):  # type: ignore[misc]
+        pass
+
+    def intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        if suffix == "Ref":
+            return {"Ref": value}
+        if suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+        return {f"Fn::{suffix}": value}
+
+    Loader.add_multi_constructor("!", intrinsic)
+    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=Loader)
+    return loaded
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str]
+    timeout: int
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.logical_id}"
+
+
+@dataclass(frozen=True)
+class JobDefinitionSpec:
+    logical_id: str
+    command: list[str]
+    defaults: dict[str, str]
+    attempts: int
+    evaluate_on_exit: list[dict[str, str]]
+    attempt_timeout: int | None
+    environment: dict[str, str]
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/{self.logical_id}:1"
+
+
+def _plain(environment: Any) -> dict[str, str]:
+    """The variables whose values are plain strings (intrinsics are the deployment's to fill)."""
+    if isinstance(environment, list):  # Batch: [{Name, Value}]
+        environment = {item["Name"]: item.get("Value") for item in environment}
+    return {k: str(v) for k, v in (environment or {}).items() if isinstance(v, str | int)}
+
+
+@dataclass
+class StackModel:
+    """What the local runner needs from ``template.yaml``."""
+
+    root: Path
+    template: dict[str, Any]
+
+    @classmethod
+    def load(cls, root: Path | None = None) -> StackModel:
+        root = root or project_root()
+        return cls(root, load_template(root / "template.yaml"))
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        resources: dict[str, Any] = self.template["Resources"]
+        return resources
+
+    def functions(self) -> dict[str, FunctionSpec]:
+        defaults = self.template.get("Globals", {}).get("Function", {})
+        specs = {}
+        for name, resource in self.resources.items():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            props = resource["Properties"]
+            env = {
+                **_plain(defaults.get("Environment", {}).get("Variables")),
+                **_plain(props.get("Environment", {}).get("Variables")),
+            }
+            specs[name] = FunctionSpec(
+                name,
+                self.root / props["CodeUri"],
+                props.get("Handler", defaults.get("Handler")),
+                env,
+                int(props.get("Timeout", defaults.get("Timeout", 3))),
+            )
+        return specs
+
+    def job_definitions(self) -> dict[str, JobDefinitionSpec]:
+        specs = {}
+        for name, resource in self.resources.items():
+            if resource["Type"] != "AWS::Batch::JobDefinition":
+                continue
+            props = resource["Properties"]
+            container = props["ContainerProperties"]
+            retry = props.get("RetryStrategy", {})
+            specs[name] = JobDefinitionSpec(
+                name,
+                [str(part) for part in container["Command"]],
+                {k: str(v) for k, v in props.get("Parameters", {}).items()},
+                int(retry.get("Attempts", 1)),
+                list(retry.get("EvaluateOnExit", [])),
+                props.get("Timeout", {}).get("AttemptDurationSeconds"),
+                _plain(container.get("Environment")),
+            )
+        return specs
+
+    def state_machine(self) -> tuple[Path, dict[str, Any]]:
+        props = self.resources[STATE_MACHINE_RESOURCE]["Properties"]
+        return self.root / props["DefinitionUri"], props.get("DefinitionSubstitutions", {})
+
+    def definition(self) -> str:
+        """The ASL with its ``${...}`` filled with this runner's local ARNs."""
+        path, substitutions = self.state_machine()
+        text = path.read_text()
+        for key, value in substitutions.items():
+            text = text.replace("${" + key + "}", self.local_value(value))
+        return text
+
+    def local_value(self, value: Any) -> str:
+        """The local stand-in of a substitution's value (a function, job definition or queue ARN)."""
+        functions, jobs = self.functions(), self.job_definitions()
+        if isinstance(value, str):
+            return value
+        if "Fn::GetAtt" in value and value["Fn::GetAtt"][0] in functions:
+            return functions[value["Fn::GetAtt"][0]].arn
+        if "Ref" in value:
+            name = value["Ref"]
+            if name in jobs:
+                return jobs[name].arn
+            resource_type = self.resources.get(name, {}).get("Type")
+            if resource_type == "AWS::Batch::JobQueue" or name == "JobQueueArn":
+                return QUEUE_ARN
+        if "Fn::If" in value:
+            return self.local_value(value["Fn::If"][1])
+        raise ValueError(f"no local value for the substitution {value!r}")
