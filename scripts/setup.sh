@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/python.sh
-SYSTEM_PACKAGES=(clustalo)  # Debian packages the pipeline needs on this machine (Clustal Omega 1.2.4)
+SYSTEM_PACKAGES=(clustalo bubblewrap)  # Clustal Omega 1.2.4; bubblewrap runs the local Batch jobs as their containers
 
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import yaml
 from support.demo import demo_entries
-from support.lambdas import FakeContext, load_handler
 
 from pavi.aws import api
 from pavi.local.batch_host import BatchJob
@@ -49,12 +48,13 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatedS
 
 @pytest.fixture
 def call(stack: EmulatedStack) -> Call:
-    handler = load_handler("api")
+    """A request through the API function as API Gateway makes it: the function's own process,
+    environment and role (its permissions enforced)."""
 
     def request(method: str, path: str, body: Any = None, raw: bytes | None = None) -> dict[str, Any]:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        answer: dict[str, Any] = handler(
-            proxy_event(method, path, data, {"content-type": "application/json"}), FakeContext()
+        answer: dict[str, Any] = stack.invoke(
+            "ApiFunction", proxy_event(method, path, data, {"content-type": "application/json"})
         )
         assert documented(method, path, answer["statusCode"]), (method, path, answer["statusCode"])
         assert "Traceback" not in (answer.get("body") or "")

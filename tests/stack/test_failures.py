@@ -11,13 +11,11 @@ import json
 import shutil
 import signal
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from support.demo import REPO, demo_entries
 from support.http_server import FileServer
@@ -52,10 +50,15 @@ def entries_at(url: str) -> list[dict[str, Any]]:
 
 
 def run(
-    entries: list[dict[str, Any]], tmp_path: Path, **options: Any
+    entries: list[dict[str, Any]],
+    tmp_path: Path,
+    prepare: Callable[[EmulatedStack], None] | None = None,
+    **options: Any,
 ) -> tuple[EmulatedStack, str, dict[str, Any], dict[str, Any]]:
     """Run one job; returns the stack (closed), job id, its description and its report."""
     with EmulatedStack(log_dir=tmp_path / "logs", **options) as stack:
+        if prepare:
+            prepare(stack)
         job_id, arn = stack.start(entries)
         description = stack.wait(arn, 240)
         report = json.loads(stack.read(f"results/{job_id}/job-report.json"))
@@ -128,36 +131,15 @@ def test_the_variant_api_down_is_an_alternative_error_and_the_job_completes(
 
 
 def test_s3_write_failures_are_retried(tmp_path: Path) -> None:
-    """The first PutObject calls of the step functions answer 503 SlowDown; botocore's
-    standard retry mode retries them and the job completes."""
-    from botocore.awsrequest import AWSResponse
+    """The first PutObject requests, whoever sends them (the functions and the jobs run in
+    processes of their own), S3 answers 503 SlowDown; botocore's standard retry mode retries
+    them and the job completes."""
 
-    failures = {"left": 3, "injected": 0}
-    lock = threading.Lock()
+    def slow_down(stack: EmulatedStack) -> None:
+        stack.faults.s3_slow_down["PutObject"] = 3
 
-    class Raw:
-        def __init__(self, body: bytes):
-            self.body = body
-
-        def stream(self, **_: Any) -> Iterator[bytes]:
-            yield self.body
-
-    def slow_down(request: Any, **_: Any) -> AWSResponse | None:
-        with lock:
-            if failures["left"] <= 0:
-                return None
-            failures["left"] -= 1
-            failures["injected"] += 1
-        body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
-        return AWSResponse(request.url, 503, {"Content-Type": "application/xml"}, Raw(body))
-
-    session = boto3._get_default_session()
-    session.events.register("before-send.s3.PutObject", slow_down, unique_id="test-slow-down")
-    try:
-        _, _, description, report = run(demo_entries(), tmp_path)
-    finally:
-        session.events.unregister("before-send.s3.PutObject", unique_id="test-slow-down")
-    assert failures["injected"] == 3
+    stack, _, description, report = run(demo_entries(), tmp_path, prepare=slow_down)
+    assert stack.faults.s3_injected == 3
     assert description["status"] == "SUCCEEDED" and report["status"] == "completed"
 
 

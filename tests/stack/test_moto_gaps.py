@@ -55,3 +55,36 @@ def test_a_states_error_leaving_a_map_iteration_arrives_as_states_runtime(tmp_pa
     assert failed_inside == ["States.TaskFailed"]  # the job failed inside the iteration
     caught = json.loads(description["output"])["error"]["Error"]
     assert caught == "States.Runtime"  # in AWS the Map's catcher sees States.TaskFailed
+
+
+def test_moto_s_own_iam_decision_still_needs_ours() -> None:
+    """The local stack switches moto's request authentication on (settings.INITIAL_NO_AUTH_ACTION_COUNT)
+    and decides with pavi.local.iam.evaluate through IAMRequestBase.check_action_permitted.
+    Pinned: those hooks exist, and moto's own evaluation still ignores an s3:prefix condition
+    (a prefix-limited s3:ListBucket allows listing anything), which would hide a policy that
+    lists too little or too much."""
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import IAMPolicy, IAMRequestBase, PermissionResult
+
+    from pavi.local.iam import ALLOW, IMPLICIT_DENY, evaluate
+
+    assert hasattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT")
+    assert callable(IAMRequestBase.check_action_permitted)
+    assert callable(ActionAuthenticatorMixin._authenticate_and_authorize_action)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": "arn:aws:s3:::b",
+                "Condition": {"StringLike": {"s3:prefix": "work/*"}},
+            }
+        ],
+    }
+    other = {"s3:prefix": "other/x"}
+    moto_says = IAMPolicy(json.dumps(policy)).is_action_permitted("s3:ListBucket", "arn:aws:s3:::b", None, other)
+    assert moto_says == PermissionResult.PERMITTED  # when this fails, moto changed: revisit pavi.local.iam
+    assert evaluate([policy], "s3:ListBucket", "arn:aws:s3:::b", other) == IMPLICIT_DENY
+    assert evaluate([policy], "s3:ListBucket", "arn:aws:s3:::b", {"s3:prefix": "work/j/x"}) == ALLOW

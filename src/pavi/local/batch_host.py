@@ -3,9 +3,12 @@
 :class:`BatchHost` answers ``batch.SubmitJob`` and ``batch.DescribeJobs`` (botocore
 ``before-call`` hooks): a submitted job runs the images' ENTRYPOINT (``pavi``, the
 installed console script) with the job definition's ``Command``, its ``Ref::``
-parameters filled in, the job definition's environment, its retry strategy (attempts,
-``EvaluateOnExit``) and its attempt time-out. It never imports the CLI: it runs what is
-installed, as the image does.
+parameters filled in, its retry strategy (attempts, ``EvaluateOnExit``) and its attempt
+time-out, inside the container its image and job definition describe
+(:mod:`pavi.local.container`: the image's user, a read-only root, only its volumes
+writable, only its environment and the job role's credentials). The caller (the state
+machine's role) must be allowed ``batch:SubmitJob`` on the job definition and the queue.
+It never imports the CLI: it runs what is installed, as the image does.
 
 moto's Batch ``.sync`` integration does not convert parameter and response casing as Step
 Functions does (``docs/decisions.md``): :func:`camel_case_submit` converts the request,
@@ -30,6 +33,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from pavi.local.container import DEFAULT_PATH, Image, Sandbox, check_available, sandbox
+from pavi.local.iam import ALLOW, Principal, denial_message
 from pavi.local.responses import HttpAnswer, answer, client_error
 from pavi.local.template import ACCOUNT, QUEUE_ARN, REGION, JobDefinitionSpec
 
@@ -103,20 +108,35 @@ def retry_action(rules: list[dict[str, str]], exit_code: int | None, status_reas
 
 
 class BatchHost:
-    """AWS Batch for one machine: each job a local process of the image's entrypoint."""
+    """AWS Batch for one machine: each job a process of the image's entrypoint, in its container."""
 
     def __init__(
-        self, definitions: dict[str, JobDefinitionSpec], env: dict[str, str], log_dir: Path, in_process: bool = False
+        self,
+        definitions: dict[str, JobDefinitionSpec],
+        environment: Callable[[JobDefinitionSpec], dict[str, str]],
+        log_dir: Path,
+        caller: Principal | None = None,
+        in_process: bool = False,
+        containers: bool = True,
     ):
         self.in_process = in_process  # run the entrypoint's main() in a thread: for scale tests only
+        self.containers = containers  # each job in its container (bubblewrap): see pavi.local.container
+        if containers and not in_process:
+            check_available()
         self.by_arn = {spec.arn: spec for spec in definitions.values()}
-        self.env = env
+        self.environment = environment
+        self.caller = caller  # who submits: the state machine's role
         self.log_dir = log_dir
         self.jobs: dict[str, BatchJob] = {}
         self.lock = threading.Lock()
         self.entrypoint = entrypoint_command()
-        # test hook: called with (job, attempt number, process) once the process started
+        self.images: dict[Path, Image] = {}
+        # test hooks: called with (job, attempt number, process) once the process started;
+        # job definitions whose jobs never start (no capacity, an image that cannot be pulled)
         self.on_start: Callable[[BatchJob, int, subprocess.Popen[bytes]], None] | None = None
+        self.never_start: set[str] = set()
+        # host folders a job may read besides the image (the stack: the local genome an entry names)
+        self.local_inputs: Callable[[BatchJob], list[Path]] | None = None
 
     def submit(self, request: dict[str, Any]) -> dict[str, Any]:
         definition = self.by_arn.get(request.get("jobDefinition", ""))
@@ -127,7 +147,10 @@ class BatchHost:
         job = BatchJob(str(uuid.uuid4()), request.get("jobName", definition.logical_id), definition, command)
         with self.lock:
             self.jobs[job.job_id] = job
-        threading.Thread(target=self._run, args=(job,), name=f"batch-{job.name}", daemon=True).start()
+        if definition.logical_id in self.never_start:
+            job.status = "RUNNABLE"
+        else:
+            threading.Thread(target=self._run, args=(job,), name=f"batch-{job.name}", daemon=True).start()
         return {
             "jobArn": f"arn:aws:batch:{REGION}:{ACCOUNT}:job/{job.job_id}",
             "jobName": job.name,
@@ -137,6 +160,35 @@ class BatchHost:
     def describe(self, job_ids: list[str]) -> list[dict[str, Any]]:
         with self.lock:
             return [self.jobs[j].describe() for j in job_ids if j in self.jobs]
+
+    def image(self, spec: JobDefinitionSpec) -> Image:
+        if spec.dockerfile is None:
+            return Image()
+        if spec.dockerfile not in self.images:
+            self.images[spec.dockerfile] = Image.from_dockerfile(spec.dockerfile)
+        return self.images[spec.dockerfile]
+
+    def _start(self, job: BatchJob, attempt: int, log: Any) -> tuple[subprocess.Popen[bytes], Sandbox | None]:
+        spec = job.definition
+        image = self.image(spec)
+        env = {
+            "PATH": DEFAULT_PATH,
+            "HOME": image.workdir if image.user[0] else "/root",
+            **image.env,
+            **self.environment(spec),
+            "AWS_BATCH_JOB_ID": job.job_id,
+            "AWS_BATCH_JOB_ATTEMPT": str(attempt),
+            "AWS_BATCH_JQ_NAME": QUEUE_ARN.rsplit("/", 1)[1],
+            "AWS_BATCH_CE_NAME": "pavi-local",
+        }
+        argv = [*self.entrypoint, *job.command]
+        if not self.containers:
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            return process, None
+        readable = tuple(self.local_inputs(job)) if self.local_inputs else ()
+        box = sandbox(argv, image, spec.readonly_root, spec.mounts, env, self.log_dir, readable)
+        process = subprocess.Popen(box.argv, stdout=log, stderr=subprocess.STDOUT, env={}, start_new_session=True)
+        return process, box
 
     def _run(self, job: BatchJob) -> None:
         if self.in_process:
@@ -154,15 +206,12 @@ class BatchHost:
             job.status_reason = "Essential container in task exited"
             return
         spec = job.definition
-        env = {**self.env, **spec.environment}
         for attempt in range(1, spec.attempts + 1):
             job.status = "RUNNING"
             started = time.time()
             log_path = self.log_dir / f"{job.name}.attempt{attempt}.log"
             with log_path.open("wb") as log:
-                process = subprocess.Popen(
-                    [*self.entrypoint, *job.command], stdout=log, stderr=subprocess.STDOUT, env=env
-                )
+                process, box = self._start(job, attempt, log)
                 job.process = process
                 if self.on_start:
                     self.on_start(job, attempt, process)
@@ -173,6 +222,8 @@ class BatchHost:
                     process.kill()
                     process.wait()
                     code, status_reason = None, TIMEOUT_REASON
+                if box is not None:
+                    box.close()
             if code is not None and code < 0:  # killed by a signal: as if its host went away
                 code, status_reason = None, KILLED_REASON
             job.attempts.append(
@@ -197,8 +248,15 @@ class BatchHost:
 
     # -- botocore hooks
     def submit_hook(self, params: dict[str, Any], **_: Any) -> tuple[HttpAnswer, dict[str, Any]]:
+        request = json.loads(params.get("body") or b"{}")
+        if self.caller is not None:  # SubmitJob is authorized on the job definition and the queue
+            for resource in (str(request.get("jobDefinition", "")), str(request.get("jobQueue", ""))):
+                decision = self.caller.allows("batch:SubmitJob", resource)
+                if decision != ALLOW:
+                    message = denial_message(self.caller.caller, "batch:SubmitJob", resource, decision)
+                    return client_error(403, "AccessDeniedException", message)
         try:
-            submitted = self.submit(json.loads(params.get("body") or b"{}"))
+            submitted = self.submit(request)
         except KeyError as error:
             return client_error(400, "ClientException", str(error))
         # Step Functions reads the submission's JobId in PascalCase (moto's integration too)

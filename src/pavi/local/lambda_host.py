@@ -1,72 +1,118 @@
-"""AWS Lambda for one machine: the template's functions' handlers, run in this process.
+"""AWS Lambda for one machine: each function's handler in execution environments of its own.
 
 :class:`LambdaHost` answers ``lambda.Invoke`` (a botocore ``before-call`` hook on the
-session moto's Step Functions interpreter makes its clients from): it loads the function's
-handler from the template's ``CodeUri`` and ``Handler`` as the Lambda runtime would (one
-module per function), runs it with a Lambda context and the function's time-out, and
-answers as Lambda does: the result, an ``Unhandled`` function error with the exception's
-message and type, ``Sandbox.Timedout`` past the time-out, or a throttle (429) when a test
-asks for one.
+session moto's Step Functions interpreter makes its clients from). Each function runs in
+worker processes (:mod:`pavi.local.lambda_worker`), as in Lambda: started cold on first
+use with the function's own environment (the template's variables, resolved) and its own
+role's credentials, then kept warm; a second concurrent invocation gets a second worker.
+The caller must be allowed ``lambda:InvokeFunction`` on the function (the state machine's
+role, from the template). Answers are Lambda's: the result, an ``Unhandled`` function error
+with the exception's message and type, ``Sandbox.Timedout`` past the time-out (the worker is
+killed, as Lambda resets the environment), or a throttle (429) when a test asks for one.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
 import io
 import json
+import os
+import select
+import subprocess
 import sys
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from pavi.local.iam import ALLOW, Principal, denial_message
+from pavi.local.lambda_worker import LambdaContext, load_module_handler
 from pavi.local.responses import HttpAnswer, client_error, metadata
 from pavi.local.template import FunctionSpec
+
+__all__ = ["Faults", "LambdaContext", "LambdaHost", "load_handler"]
 
 _load_lock = threading.Lock()
 
 
-@dataclass
-class LambdaContext:
-    """The parts of the Lambda runtime's context object the handlers use."""
-
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    deadline: float = field(default_factory=lambda: time.monotonic() + 900)
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.monotonic()) * 1000))
-
-
 def load_handler(spec: FunctionSpec) -> Callable[[Any, Any], Any]:
-    """The handler function of ``spec``, imported as the Lambda runtime would (module per function).
+    """The handler of ``spec`` imported into this process (for tests of a handler alone).
 
     Loading is serialised: a module is put in ``sys.modules`` before it has run, so a second
     caller must not see it half-loaded.
     """
-    module_name, function_name = spec.handler.rsplit(".", 1)
+    module_name = spec.handler.rsplit(".", 1)[0]
     unique = f"pavi_local_{spec.logical_id}_{module_name}"
     with _load_lock:
         module = sys.modules.get(unique)
-        if module is None:
-            source = importlib.util.spec_from_file_location(unique, spec.code_dir / f"{module_name}.py")
-            if source is None or source.loader is None:
-                raise ImportError(f"cannot load {spec.code_dir / module_name}.py")
-            module = importlib.util.module_from_spec(source)
-            try:
-                sys.modules[unique] = module
-                source.loader.exec_module(module)
-            except BaseException:
-                sys.modules.pop(unique, None)
-                raise
-    handler: Callable[[Any, Any], Any] = getattr(module, function_name)
-    return handler
+        if module is not None:
+            handler: Callable[[Any, Any], Any] = getattr(module, spec.handler.rsplit(".", 1)[1])
+            return handler
+        loaded: Callable[[Any, Any], Any] = load_module_handler(spec.code_dir, spec.handler, unique)
+        return loaded
+
+
+class Worker:
+    """One execution environment: a ``pavi.local.lambda_worker`` process."""
+
+    def __init__(self, spec: FunctionSpec, env: dict[str, str], log: Path, preimport: str = ""):
+        self.env = env
+        read_end, write_end = os.pipe()
+        self.answers = os.fdopen(read_end, "rb")
+        with log.open("ab") as log_file:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "pavi.local.lambda_worker", str(spec.code_dir), spec.handler],
+                stdin=subprocess.PIPE,
+                stdout=log_file,
+                stderr=log_file,
+                env={**env, "PAVI_LOCAL_ANSWER_FD": str(write_end), "PAVI_LOCAL_PREIMPORT": preimport},
+                pass_fds=(write_end,),
+                start_new_session=True,
+            )
+        os.close(write_end)
+        self.buffer = b""
+
+    def invoke(self, event: Any, request_id: str, timeout: float) -> dict[str, Any] | None:
+        """The worker's answer, or None past ``timeout`` seconds (the worker is then killed)."""
+        assert self.process.stdin is not None
+        line = json.dumps({"event": event, "request_id": request_id, "timeout": timeout}) + "\n"
+        self.process.stdin.write(line.encode())
+        self.process.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self.answers], [], [], max(0.0, left))
+            if not ready:
+                self.kill()
+                return None
+            chunk = os.read(self.answers.fileno(), 1 << 20)
+            if not chunk:  # the process died (out of memory, killed): as Lambda reports it
+                code = self.process.wait()
+                return {"error": {"errorMessage": f"exited with {code}", "errorType": "Runtime.ExitError"}}
+            self.buffer += chunk
+        text, self.buffer = self.buffer.split(b"\n", 1)
+        answer: dict[str, Any] = json.loads(text)
+        return answer
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.answers.close()
+
+    def close(self) -> None:
+        if self.process.stdin is not None and self.process.poll() is None:
+            self.process.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
+        self.kill()
 
 
 @dataclass
@@ -77,24 +123,47 @@ class Faults:
     raise_errors: dict[str, int] = field(default_factory=dict)
     # function -> (seconds to sleep before the handler, how many invocations)
     slow: dict[str, tuple[float, int]] = field(default_factory=dict)
+    # S3 action (PutObject, GetObject...) -> how many of its next requests, from any caller,
+    # S3 answers 503 SlowDown (decided in the S3 server, so it reaches every process)
+    s3_slow_down: dict[str, int] = field(default_factory=dict)
+    s3_injected: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def take_s3_error(self, action: str) -> tuple[str, str] | None:
+        with self._lock:
+            if self.s3_slow_down.get(action, 0) <= 0:
+                return None
+            self.s3_slow_down[action] -= 1
+            self.s3_injected += 1
+        return "SlowDown", "Please reduce your request rate."
 
 
 class LambdaHost:
-    """Runs the template's functions in this process, as ``lambda.Invoke`` answers them."""
+    """Runs the template's functions in worker processes, as ``lambda.Invoke`` answers them."""
 
-    def __init__(self, functions: dict[str, FunctionSpec], timeouts: dict[str, int] | None = None):
+    def __init__(
+        self,
+        functions: dict[str, FunctionSpec],
+        environment: Callable[[FunctionSpec], dict[str, str]],
+        log_dir: Path,
+        caller: Principal | None = None,
+        timeouts: dict[str, int] | None = None,
+    ):
         self.functions = functions
         self.by_arn = {spec.arn: spec for spec in functions.values()}
+        self.environment = environment
+        self.log_dir = log_dir
+        self.caller = caller  # who invokes through lambda.Invoke: the state machine's role
         self.timeouts = timeouts or {}
-        self.handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self.faults = Faults()
         self.invocations: list[tuple[str, float, float]] = []  # (function, started, ended): epoch seconds
+        self._idle: dict[str, list[Worker]] = {}
+        self._warming: dict[str, threading.Event] = {}
+        self._all: list[Worker] = []
+        self._lock = threading.Lock()
 
-    def handler(self, spec: FunctionSpec) -> Callable[[Any, Any], Any]:
-        handler = self.handlers.get(spec.logical_id)
-        if handler is None:
-            handler = self.handlers[spec.logical_id] = load_handler(spec)
-        return handler
+    def function(self, name: str) -> FunctionSpec:
+        return self.functions[name]
 
     def invoke_hook(self, params: dict[str, Any], **_: Any) -> tuple[HttpAnswer, dict[str, Any]]:
         """botocore ``before-call.lambda.Invoke``: the invocation's answer, made here."""
@@ -104,6 +173,11 @@ class LambdaHost:
         spec = self.by_arn.get(name)
         if spec is None:
             return client_error(404, "ResourceNotFoundException", f"Function not found: {name}")
+        if self.caller is not None:
+            decision = self.caller.allows("lambda:InvokeFunction", spec.arn)
+            if decision != ALLOW:
+                message = denial_message(self.caller.caller, "lambda:InvokeFunction", spec.arn, decision)
+                return client_error(403, "AccessDeniedException", message)
         if self.faults.throttle.get(spec.logical_id, 0) > 0:
             self.faults.throttle[spec.logical_id] -= 1
             return client_error(429, "TooManyRequestsException", "Rate exceeded")
@@ -121,47 +195,89 @@ class LambdaHost:
         return HttpAnswer(200), response
 
     def invoke(self, spec: FunctionSpec, event: Any) -> tuple[bytes, str | None]:
-        """Run the handler on ``event`` within the function's time-out: (payload, function error)."""
-        handler = self.handler(spec)
+        """Run the function on ``event`` within its time-out: (payload, function error)."""
         timeout = self.timeouts.get(spec.logical_id, spec.timeout)
-        context = LambdaContext(spec.logical_id, spec.arn, deadline=time.monotonic() + timeout)
         started = time.time()
-        outcome: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                delay, times = self.faults.slow.get(spec.logical_id, (0.0, 0))
-                if times > 0:
-                    self.faults.slow[spec.logical_id] = (delay, times - 1)
-                    time.sleep(delay)
-                if self.faults.raise_errors.get(spec.logical_id, 0) > 0:
-                    self.faults.raise_errors[spec.logical_id] -= 1
-                    raise ConnectionError("injected: the function failed once")
-                outcome["result"] = handler(event, context)
-            except Exception as error:
-                outcome["error"] = error
-
-        worker = threading.Thread(target=run, name=f"lambda-{spec.logical_id}", daemon=True)
-        worker.start()
-        worker.join(timeout)
-        function_error = None
-        if worker.is_alive():  # as Lambda does: the invocation ends, the error is Sandbox.Timedout
-            function_error = "Unhandled"
-            payload = json.dumps(
-                {"errorMessage": f"Task timed out after {timeout:.2f} seconds", "errorType": "Sandbox.Timedout"}
-            ).encode()
-        elif "error" in outcome:
-            error = outcome["error"]
-            function_error = "Unhandled"
-            payload = json.dumps(
-                {
-                    "errorMessage": str(error),
-                    "errorType": type(error).__name__,
-                    "requestId": context.aws_request_id,
-                    "stackTrace": traceback.format_tb(error.__traceback__),
-                }
-            ).encode()
+        request_id = str(uuid.uuid4())
+        delay, times = self.faults.slow.get(spec.logical_id, (0.0, 0))
+        if times > 0:
+            self.faults.slow[spec.logical_id] = (delay, times - 1)
+        if self.faults.raise_errors.get(spec.logical_id, 0) > 0:
+            self.faults.raise_errors[spec.logical_id] -= 1
+            answer: dict[str, Any] | None = {
+                "error": {"errorMessage": "injected: the function failed once", "errorType": "ConnectionError"}
+            }
         else:
-            payload = json.dumps(outcome["result"]).encode()
+            worker = self._acquire(spec)
+            if times > 0:
+                time.sleep(delay)
+            answer = worker.invoke(event, request_id, max(0.001, timeout - (time.time() - started)))
+            if answer is not None:
+                self._release(spec, worker)
         self.invocations.append((spec.logical_id, started, time.time()))
-        return payload, function_error
+        if answer is None:  # as Lambda does: the invocation ends, the error is Sandbox.Timedout
+            error = {"errorMessage": f"Task timed out after {timeout:.2f} seconds", "errorType": "Sandbox.Timedout"}
+            return json.dumps(error).encode(), "Unhandled"
+        if "error" in answer:
+            return json.dumps({**answer["error"], "requestId": request_id}).encode(), "Unhandled"
+        return json.dumps(answer["result"]).encode(), None
+
+    def call(self, name: str, event: Any) -> Any:
+        """Invoke ``name`` as a client would and return its result (raises on a function error)."""
+        payload, error = self.invoke(self.functions[name], event)
+        result = json.loads(payload)
+        if error:
+            raise RuntimeError(f"{name}: {result.get('errorType')}: {result.get('errorMessage')}")
+        return result
+
+    def _acquire(self, spec: FunctionSpec) -> Worker:
+        warming = self._warming.get(spec.logical_id)
+        if warming is not None:  # a worker is being started for it: take that one
+            warming.wait(30)
+        env = self.environment(spec)
+        stale = []
+        with self._lock:
+            idle = self._idle.setdefault(spec.logical_id, [])
+            while idle:
+                worker = idle.pop()
+                if worker.alive() and worker.env == env:
+                    break
+                stale.append(worker)  # as in Lambda: new configuration, new execution environments
+            else:
+                worker = None
+        for old in stale:
+            old.close()
+        if worker is not None:
+            return worker
+        worker = Worker(spec, env, self.log_dir / f"lambda-{spec.logical_id}.log")
+        with self._lock:
+            self._all.append(worker)
+        return worker
+
+    def prewarm(self, names: list[str]) -> None:
+        """Start one execution environment for each of these functions in the background (the
+        local stack's choice, to keep a local run quick; in AWS the first invocation is cold)."""
+
+        def start(spec: FunctionSpec, ready: threading.Event) -> None:
+            try:
+                log = self.log_dir / f"lambda-{spec.logical_id}.log"
+                worker = Worker(spec, self.environment(spec), log, preimport="boto3,botocore.client")
+                with self._lock:
+                    self._all.append(worker)
+                self._release(spec, worker)
+            finally:
+                ready.set()
+
+        for name in names:
+            ready = self._warming[name] = threading.Event()
+            threading.Thread(target=start, args=(self.functions[name], ready), daemon=True).start()
+
+    def _release(self, spec: FunctionSpec, worker: Worker) -> None:
+        with self._lock:
+            self._idle.setdefault(spec.logical_id, []).append(worker)
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._all, self._idle = self._all, [], {}
+        for worker in workers:
+            worker.close()

@@ -17,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from pavi.local.lambda_host import LambdaContext, load_handler
 from pavi.local.stack import LOCAL_BUCKET, EmulatedStack
 
 API_FUNCTION = "ApiFunction"
@@ -62,11 +61,10 @@ def proxy_event(
 
 class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # many clients at once: connections wait, they are not reset
 
     def __init__(self, address: tuple[str, int], stack: EmulatedStack):
-        spec = stack.functions[API_FUNCTION]
-        self.handler = load_handler(spec)
-        self.spec = spec
+        self.stack = stack
         super().__init__(address, _RequestHandler)
 
 
@@ -78,8 +76,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         event = proxy_event(self.command, self.path, body, dict(self.headers.items()))
-        context = LambdaContext(self.server.spec.logical_id, self.server.spec.arn)
-        answer = self.server.handler(event, context)
+        try:  # the API function in its own process, with its own role, as API Gateway invokes it
+            answer = self.server.stack.invoke(API_FUNCTION, event)
+        except RuntimeError:  # API Gateway's answer to a function error
+            answer = {"statusCode": 502, "body": '{"message": "Internal server error"}'}
         data = answer.get("body") or ""
         payload = base64.b64decode(data) if answer.get("isBase64Encoded") else str(data).encode()
         self.send_response(int(answer.get("statusCode", 500)))
@@ -100,12 +100,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 def serve(host: str, port: int) -> int:
+    os.environ.setdefault("PAVI_MAX_ENTRIES", "1000")  # given to the API function (a local setting)
     with EmulatedStack() as stack:
-        os.environ["STATE_MACHINE_ARN"] = stack.state_machine_arn
-        os.environ.setdefault("PAVI_MAX_ENTRIES", "1000")
-        from pavi.aws import api
-
-        api.reset()
         server = ApiServer((host, port), stack)
         print(
             f"pavi serve: the PAVI API on http://{host}:{server.server_port}/api/ "

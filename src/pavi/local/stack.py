@@ -19,25 +19,42 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from pavi.aws.job_store import JobPaths
 from pavi.aws.joblog import execution_history
 from pavi.aws.steps import execution_input
+from pavi.local.account import Account, DeployError, deploy_problems
 from pavi.local.batch_host import BatchHost, camel_case_submit
-from pavi.local.lambda_host import LambdaHost
-from pavi.local.template import ACCOUNT, REGION, StackModel
+from pavi.local.cloudformation import (
+    LOCAL_BUCKET,
+    Resolver,
+    deployed_functions,
+    deployed_job_definitions,
+    role_name_of,
+    translate,
+)
+from pavi.local.iam import Principal, enforce, provision, role_principals
+from pavi.local.lambda_host import Faults, LambdaHost
+from pavi.local.template import REGION, STATE_MACHINE_RESOURCE, FunctionSpec, JobDefinitionSpec, StackModel
 
-LOCAL_BUCKET = "pavi-local"
+__all__ = ["LOCAL_BUCKET", "DeployError", "EmulatedStack"]
+OPERATOR = "pavi-local-operator"
+_UNSET = object()
+_ACTIVE: list[EmulatedStack] = []
+_ACTIVE_LOCK = threading.Lock()  # the local user this process acts as: an administrator
 SYNC_POLL_SECONDS = 0.05
 
 
 class EmulatedStack:
-    """moto's server, the job bucket, the state machine, and the hooks, for one process."""
+    """moto's server, the account's roles, the job bucket, the state machine, and the hosts."""
 
     def __init__(
         self,
@@ -46,28 +63,104 @@ class EmulatedStack:
         env: dict[str, str] | None = None,
         in_process_batch: bool = False,
         function_timeouts: dict[str, int] | None = None,
+        containers: bool | None = None,
+        account: Account | None = None,
     ):
+        """``env``: settings given to every function and job on top of the template's, as a
+        deployment's parameters would (``PAVI_*`` variables of this process are too).
+        ``containers``: run Batch jobs in their containers (default: unless
+        ``PAVI_LOCAL_CONTAINERS=0``). ``account``: the account's settings (a new account)."""
         self.in_process_batch = in_process_batch
+        self.function_timeouts = function_timeouts or {}
+        self.containers = containers if containers is not None else os.environ.get("PAVI_LOCAL_CONTAINERS") != "0"
+        self.account = account or Account()
         self.model = StackModel.load(root)
-        self.functions = self.model.functions()
-        self.lambdas = LambdaHost(self.functions, function_timeouts)
-        self.faults = self.lambdas.faults
-        self.invocations = self.lambdas.invocations  # (function, started, ended): epoch seconds
         self.extra_env = env or {}
         self.log_dir = log_dir
+        self.faults = Faults()
+        self.invocations: list[tuple[str, float, float]] = []  # (function, started, ended): epoch seconds
         self._saved_env: dict[str, str | None] = {}
         self._server: Any = None
         self._session: Any = None
         self._scratch: Path | None = None
+        self._saved_session: Any = _UNSET
+        self._closing = ExitStack()
+        self.lambdas: LambdaHost
         self.batch: BatchHost
+        self.principals: dict[str, Principal] = {}
         self.state_machine_arn = ""
+        self.endpoint = ""
+        # what CloudFormation would make of the template (SAM's translation), checked against the account
+        self.resolver = Resolver(translate(self.model.template, self.model.root))
+        problems = deploy_problems(self.resolver, self.account)
+        if problems:
+            raise DeployError(problems)
+        self.functions = deployed_functions(self.resolver, self.model.functions())
+        self.job_definitions = deployed_job_definitions(self.resolver, self.model.job_definitions(), self.model.root)
+
+    # -- the environments of the functions and jobs
+    def overrides(self) -> dict[str, str]:
+        """Local settings for every function and job: this process's ``PAVI_*`` and ``env``."""
+        mine = {k: v for k, v in os.environ.items() if k.startswith("PAVI_") and k not in {"PAVI_BUCKET"}}
+        return {**mine, **self.extra_env}
+
+    def _endpoint_env(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ENDPOINT_URL_S3": self.endpoint}
+
+    def function_env(self, spec: FunctionSpec) -> dict[str, str]:
+        """What the Lambda runtime gives the function: its variables, its role's credentials."""
+        return {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "TZ": ":UTC",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            **spec.environment,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "_HANDLER": spec.handler,
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            "PAVI_LOCAL_FUNCTION_ARN": spec.arn,
+            **self.principals[spec.role].env(),
+            **self._endpoint_env(),
+            **self.overrides(),
+        }
+
+    def job_env(self, spec: JobDefinitionSpec) -> dict[str, str]:
+        """What ECS gives the job's container besides the image's: its variables, the job role's credentials."""
+        role = self.principals[spec.role].env() if spec.role else {}
+        return {
+            **spec.environment,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
+            **role,
+            **self._endpoint_env(),
+            **self.overrides(),
+        }
 
     # -- lifecycle
     def __enter__(self) -> EmulatedStack:
+        try:
+            return self._start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def _start(self) -> EmulatedStack:
         import boto3
         from moto.server import ThreadedMotoServer
 
         from pavi.domain.sources import reset_clients
+
+        with _ACTIVE_LOCK:  # moto's backends, the hooks and the IAM settings are the process's
+            if _ACTIVE:
+                raise RuntimeError("another EmulatedStack is running in this process: one at a time")
+            _ACTIVE.append(self)
 
         if self.log_dir is None:
             import tempfile
@@ -75,34 +168,29 @@ class EmulatedStack:
             self._scratch = Path(tempfile.mkdtemp(prefix="pavi-local-"))
             self.log_dir = self._scratch
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.chmod(0o755)  # the jobs' volumes are made here; their users must reach them
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        env = {
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_SESSION_TOKEN": "local",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ENDPOINT_URL_S3": endpoint,
-            "MOTO_PORT": str(port),
-            "PAVI_BUCKET": LOCAL_BUCKET,
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
-            **self.extra_env,
-        }
-        for spec in self.functions.values():  # the functions' plain settings, the runner's own first
-            for key, value in spec.environment.items():
-                env.setdefault(key, value)
-        for key, value in env.items():
-            self._saved_env[key] = os.environ.get(key)
-            os.environ[key] = value
+        self.endpoint = endpoint = f"http://{host}:{port}"
+        self._set_env(
+            {
+                "AWS_ACCESS_KEY_ID": "setup",
+                "AWS_SECRET_ACCESS_KEY": "setup",
+                "AWS_SESSION_TOKEN": None,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                **self._endpoint_env(),
+                "MOTO_PORT": str(port),
+                "PAVI_BUCKET": LOCAL_BUCKET,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+                **self.extra_env,
+            }
+        )
         reset_clients()
-        self.endpoint = endpoint
         self._speed_up_sync_polling()
         import urllib.request
 
@@ -112,25 +200,78 @@ class EmulatedStack:
 
         moto_api("reset", b"")  # moto's backends live in this process: start from an empty account
         moto_api("config", json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode())
-        child_env = {k: v for k, v in os.environ.items()}
-        self.batch = BatchHost(self.model.job_definitions(), child_env, self.log_dir, self.in_process_batch)
+        # the account: the template's roles (assumed: each has its credentials) and the operator
+        self.principals = role_principals(self.resolver)
+        setup = boto3.session.Session(aws_access_key_id="setup", aws_secret_access_key="setup", region_name=REGION)
+        operator = provision(setup.client("iam"), setup.client("sts"), self.principals, OPERATOR)
+        self.principals[OPERATOR] = operator
+        # this process (pavi run, the tests, moto's interpreter) is the operator, in a new default session
+        self._set_env(operator.env())
+        self._saved_session = boto3.DEFAULT_SESSION
+        boto3.setup_default_session()
+        reset_clients()
+        boto3.client("s3").create_bucket(Bucket=LOCAL_BUCKET)
+        machine = self.resolver.resolve(self.resolver.resources[STATE_MACHINE_RESOURCE]["Properties"])
+        machine_role = self.principals[role_name_of(str(machine["RoleArn"]))]
+        sfn = boto3.client("stepfunctions")
+        self.state_machine_arn = sfn.create_state_machine(
+            name=str(machine.get("StateMachineName", "pavi-pipeline")),
+            definition=self.model.definition(),
+            roleArn=machine_role.arn,
+            type="STANDARD",
+        )["stateMachineArn"]
+        self._closing.enter_context(enforce(self.principals, self.faults))
+        # the hosts: their callers are the state machine's role
+        self.lambdas = LambdaHost(self.functions, self.function_env, self.log_dir, machine_role, self.function_timeouts)
+        self.lambdas.faults = self.faults
+        definition = self.model.definition()
+        self.lambdas.prewarm([name for name, spec in self.functions.items() if spec.arn in definition])
+        self.invocations = self.lambdas.invocations
+        self._closing.callback(self.lambdas.close)
+        self.batch = BatchHost(
+            self.job_definitions, self.job_env, self.log_dir, machine_role, self.in_process_batch, self.containers
+        )
+        self.batch.local_inputs = self._local_genome_folders
         self._session = boto3._get_default_session()  # the session moto's interpreter makes its clients from
         events = self._session.events
         events.register("before-call.lambda.Invoke", self.lambdas.invoke_hook, unique_id="pavi-local-lambda")
         events.register("before-parameter-build.batch.SubmitJob", camel_case_submit, unique_id="pavi-local-case")
         events.register("before-call.batch.SubmitJob", self.batch.submit_hook, unique_id="pavi-local-submit")
         events.register("before-call.batch.DescribeJobs", self.batch.describe_hook, unique_id="pavi-local-describe")
-        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=LOCAL_BUCKET)
-        sfn = boto3.client("stepfunctions", endpoint_url=endpoint)
-        self.state_machine_arn = sfn.create_state_machine(
-            name="pavi-pipeline",
-            definition=self.model.definition(),
-            roleArn=f"arn:aws:iam::{ACCOUNT}:role/pavi-local",
-            type="STANDARD",
-        )["stateMachineArn"]
         self.sfn = sfn
-        self.s3 = boto3.client("s3", endpoint_url=endpoint)
+        self.s3 = boto3.client("s3")
         return self
+
+    def _set_env(self, values: Mapping[str, str | None]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def _local_genome_folders(self, job: Any) -> list[Path]:
+        """The folder of a local FASTA the job's entry names: locally, files stand in for a genome
+        host (in AWS the jobs read genomes over HTTPS or S3), so its container may read them."""
+        folders = []
+        for argument in job.command:
+            if not (argument.startswith("s3://") and argument.endswith(".json")):
+                continue
+            bucket, key = argument[5:].split("/", 1)
+            try:
+                entry = json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            except Exception:  # the job itself reports what it cannot read
+                continue
+            url = entry.get("fasta_file_url") if isinstance(entry, dict) else None
+            if isinstance(url, str) and ("://" not in url or url.startswith("file://")):
+                path = Path(unquote(urlsplit(url).path) if url.startswith("file://") else url)
+                if path.parent.is_dir():
+                    folders.append(path.parent)
+        return folders
+
+    def invoke(self, function: str, event: Any) -> Any:
+        """Call a function as a client with its own permissions would (the API through API Gateway)."""
+        return self.lambdas.call(function, event)
 
     @staticmethod
     def _speed_up_sync_polling() -> None:
@@ -146,6 +287,10 @@ class EmulatedStack:
     def __exit__(self, *exc: object) -> None:
         from pavi.domain.sources import reset_clients
 
+        self._closing.close()
+        with _ACTIVE_LOCK:
+            if self in _ACTIVE:
+                _ACTIVE.remove(self)
         if self._session is not None:
             events = self._session.events
             events.unregister("before-call.lambda.Invoke", unique_id="pavi-local-lambda")
@@ -154,6 +299,10 @@ class EmulatedStack:
             events.unregister("before-call.batch.DescribeJobs", unique_id="pavi-local-describe")
         if self._server is not None:
             self._server.stop()
+        if self._saved_session is not _UNSET:
+            import boto3
+
+            boto3.DEFAULT_SESSION = self._saved_session
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -63,6 +63,8 @@ class FunctionSpec:
     handler: str
     environment: dict[str, str]
     timeout: int
+    memory: int = 512
+    role: str = ""  # the execution role's name (the local stack resolves it from the translation)
 
     @property
     def arn(self) -> str:
@@ -78,6 +80,10 @@ class JobDefinitionSpec:
     evaluate_on_exit: list[dict[str, str]]
     attempt_timeout: int | None
     environment: dict[str, str]
+    role: str = ""  # the job role's name
+    readonly_root: bool = False
+    mounts: tuple[tuple[str, bool], ...] = ()  # (container path, read-only) of each mount point
+    dockerfile: Path | None = None  # the image the job runs (the resource's Metadata.Dockerfile)
 
     @property
     def arn(self) -> str:

@@ -1,0 +1,343 @@
+"""IAM for one machine: every call is made with the credentials of the role the template
+gives its caller, and allowed only if that role's policies allow it.
+
+- :func:`evaluate` decides as IAM does for identity policies: an explicit ``Deny`` wins, then
+  any ``Allow`` whose ``Action``/``NotAction``, ``Resource``/``NotResource`` and
+  ``Condition`` all match; otherwise the call is implicitly denied. Conditions support the
+  ``String*``, ``Arn*`` and ``Bool`` operators (with ``IfExists``) on the keys the request
+  carries (``s3:prefix``, ``aws:SecureTransport``).
+- :class:`Principal` is one identity: the roles of the template (created in moto's IAM and
+  assumed through its STS, so each Lambda worker and Batch job signs with its own
+  temporary credentials) and the local operator (an administrator user, for the harness).
+- :func:`enforce` switches on moto's request authentication with :func:`evaluate` as its
+  decision, for every service moto serves. It also makes S3 answer a missing key as S3 does
+  for a caller without ``s3:ListBucket`` on the bucket: 403 AccessDenied, not 404.
+
+moto's own decision hides real defects: it ignores conditions such as ``s3:prefix`` (a
+prefix-limited ``s3:ListBucket`` lists anything), checks Step Functions calls against ``*``,
+and answers a missing key 404 to anyone: ``docs/decisions.md`` lists what this reproduces
+and what not.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from pavi.local.cloudformation import role_arn
+
+ALLOW, EXPLICIT_DENY, IMPLICIT_DENY = "Allow", "ExplicitDeny", "ImplicitDeny"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _matches(pattern: str, value: str, case_sensitive: bool = True) -> bool:
+    if not case_sensitive:
+        pattern, value = pattern.lower(), value.lower()
+    # IAM wildcards: * any run of characters, ? one character (no character classes)
+    return fnmatchcase(value, pattern.replace("[", "[[]"))
+
+
+def _condition_holds(operator: str, key: str, expected: Any, context: dict[str, str]) -> bool:
+    if_exists = operator.endswith("IfExists")
+    base = operator.removesuffix("IfExists")
+    if key not in context:
+        return if_exists or (base == "Null" and str(expected).lower() == "true")
+    actual = context[key]
+    wanted = [str(v) for v in _as_list(expected)]
+    checks: dict[str, Callable[[], bool]] = {
+        "StringEquals": lambda: actual in wanted,
+        "StringNotEquals": lambda: actual not in wanted,
+        "StringEqualsIgnoreCase": lambda: actual.lower() in [w.lower() for w in wanted],
+        "StringLike": lambda: any(_matches(w, actual) for w in wanted),
+        "StringNotLike": lambda: not any(_matches(w, actual) for w in wanted),
+        "ArnEquals": lambda: actual in wanted,
+        "ArnLike": lambda: any(_matches(w, actual) for w in wanted),
+        "ArnNotLike": lambda: not any(_matches(w, actual) for w in wanted),
+        "Bool": lambda: actual.lower() in [w.lower() for w in wanted],
+        "Null": lambda: str(expected).lower() == "false",
+    }
+    if base not in checks:
+        raise ValueError(f"condition operator {operator} is not reproduced locally")
+    return checks[base]()
+
+
+def _statement_applies(statement: dict[str, Any], action: str, resource: str, context: dict[str, str]) -> bool:
+    if "Action" in statement:
+        if not any(_matches(p, action, case_sensitive=False) for p in _as_list(statement["Action"])):
+            return False
+    elif any(_matches(p, action, case_sensitive=False) for p in _as_list(statement.get("NotAction", []))):
+        return False
+    if "Resource" in statement:
+        if not any(_matches(p, resource) for p in _as_list(statement["Resource"])):
+            return False
+    elif "NotResource" in statement and any(_matches(p, resource) for p in _as_list(statement["NotResource"])):
+        return False
+    for operator, keys in (statement.get("Condition") or {}).items():
+        for key, expected in keys.items():
+            if not _condition_holds(operator, key, expected, context):
+                return False
+    return True
+
+
+def evaluate(policies: list[dict[str, Any]], action: str, resource: str, context: dict[str, str] | None = None) -> str:
+    """IAM's decision on ``action`` over ``resource`` for a principal with these identity policies."""
+    decision = IMPLICIT_DENY
+    for policy in policies:
+        for statement in _as_list(policy.get("Statement", [])):
+            if _statement_applies(statement, action, resource, context or {}):
+                if statement.get("Effect") == "Deny":
+                    return EXPLICIT_DENY
+                decision = ALLOW
+    return decision
+
+
+def denial_message(principal_arn: str, action: str, resource: str, decision: str) -> str:
+    """AWS's wording of an access denial."""
+    why = (
+        "with an explicit deny in an identity-based policy"
+        if decision == EXPLICIT_DENY
+        else (f"because no identity-based policy allows the {action} action")
+    )
+    return f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource} {why}"
+
+
+@dataclass
+class Principal:
+    """One identity of the local account: its ARN, its policies and, once provisioned, its keys."""
+
+    name: str
+    arn: str
+    policies: list[dict[str, Any]]
+    credentials: dict[str, str] = field(default_factory=dict)
+    session_arn: str = ""  # who calls: the assumed role's session (arn:aws:sts::...:assumed-role/NAME/SESSION)
+
+    @property
+    def caller(self) -> str:
+        return self.session_arn or self.arn
+
+    def allows(self, action: str, resource: str, context: dict[str, str] | None = None) -> str:
+        return evaluate(self.policies, action, resource, context)
+
+    def env(self) -> dict[str, str]:
+        """The credentials as the SDKs read them from the environment."""
+        names = {"AccessKeyId": "AWS_ACCESS_KEY_ID", "SecretAccessKey": "AWS_SECRET_ACCESS_KEY"}
+        env = {names[k]: v for k, v in self.credentials.items() if k in names}
+        if self.credentials.get("SessionToken"):
+            env["AWS_SESSION_TOKEN"] = self.credentials["SessionToken"]
+        return env
+
+
+class AccessDenied(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+# ------------------------------------------------------------------ moto's request authorization
+
+_state: dict[str, Any] = {"principals": {}, "s3_exists": None, "faults": None}
+_patch_lock = threading.Lock()
+
+
+def _request_context(request: Any, service: str) -> dict[str, str]:
+    context = {"aws:SecureTransport": "false"}  # the local endpoint is plain HTTP
+    if service == "s3":
+        query = parse_qs(urlsplit(request._path).query, keep_blank_values=True)
+        if "prefix" in query:
+            context["s3:prefix"] = query["prefix"][0]
+    return context
+
+
+def _resource_of(request: Any, service: str, resource: str) -> str:
+    """What the call acts on: moto checks Step Functions calls against ``*``; IAM checks the ARN."""
+    if resource != "*" or service != "states":
+        return resource
+    try:
+        body = json.loads(request._body or b"{}")
+    except ValueError:
+        return resource
+    for key in ("executionArn", "stateMachineArn"):
+        if isinstance(body.get(key), str):
+            return str(body[key])
+    return resource
+
+
+def _principal_of(request: Any) -> Principal:
+    arn = str(request._access_key.arn)
+    by_arn: dict[str, Principal] = _state["principals"]
+    for principal in by_arn.values():
+        if arn == principal.arn or arn.startswith(
+            f"arn:aws:sts::{principal.arn.split(':')[4]}:assumed-role/{principal.name}/"
+        ):
+            return principal
+    raise AccessDenied(f"User: {arn} is not a principal of the local stack")
+
+
+def _check(self: Any, resource: str) -> None:
+    """moto's ``IAMRequestBase.check_action_permitted``, decided by :func:`evaluate`."""
+    from moto.core.exceptions import AccessDeniedError, JsonRESTError
+    from moto.iam.access_control import S3IAMRequest
+    from moto.s3.exceptions import S3ClientError
+
+    service, action = self._action.split(":", 1)
+    if self._action == "sts:GetCallerIdentity":
+        return
+    is_s3 = isinstance(self, S3IAMRequest)
+    faults = _state["faults"]
+    if is_s3 and faults is not None:
+        injected = faults.take_s3_error(action)
+        if injected:
+            raise S3ClientError(*injected)
+    resource = _resource_of(self, service, resource)
+    principal = _principal_of(self)
+    context = _request_context(self, service)
+    decision = principal.allows(self._action, resource, context)
+    if decision != ALLOW:
+        message = denial_message(principal.caller, self._action, resource, decision)
+        if is_s3:
+            raise S3ClientError("AccessDenied", message)
+        if self._headers.get("X-Amz-Target"):  # a JSON-protocol service (Step Functions, ...): JSON error
+            denied = JsonRESTError("AccessDeniedException", message)
+            denied.code = 403
+            raise denied
+        error = AccessDeniedError(user_arn=principal.caller, action=self._action)
+        error.message = message
+        raise error
+    if is_s3 and action == "GetObject" and ":::" in resource and "/" in resource.split(":::", 1)[1]:
+        bucket, key = resource.split(":::", 1)[1].split("/", 1)
+        exists: Callable[[str, str], bool] = _state["s3_exists"]
+        if not exists(bucket, key):
+            # S3 answers a missing key 404 only to a caller who may list the bucket: 403 otherwise
+            listing = principal.allows("s3:ListBucket", f"arn:aws:s3:::{bucket}", {**context, "s3:prefix": key})
+            if listing != ALLOW:
+                raise S3ClientError(
+                    "AccessDenied", denial_message(principal.caller, "s3:ListBucket", f"arn:aws:s3:::{bucket}", listing)
+                )
+
+
+def _authorize_presigned(response: Any, resource: str) -> None:
+    """A presigned S3 URL: its key's principal must be allowed the action, and it must not have
+    expired (its signature is not recomputed locally: ``docs/decisions.md``)."""
+    from datetime import UTC, datetime, timedelta
+
+    from moto.s3.exceptions import S3ClientError
+
+    query = response.querystring
+    if "X-Amz-Credential" in query:  # SigV4 query form
+        key_id = query["X-Amz-Credential"][0].split("/", 1)[0]
+        signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        expires = signed + timedelta(seconds=int(query.get("X-Amz-Expires", ["3600"])[0]))
+    else:  # SigV2 query form (what botocore presigns with for a custom endpoint)
+        key_id = query["AWSAccessKeyId"][0]
+        expires = datetime.fromtimestamp(int(query["Expires"][0]), UTC)
+    if datetime.now(UTC) > expires:
+        raise S3ClientError("AccessDenied", "Request has expired")
+    principal = next((p for p in _state["principals"].values() if p.credentials.get("AccessKeyId") == key_id), None)
+    if principal is None:
+        raise S3ClientError("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+    action = f"s3:{response._get_action()}"
+    decision = principal.allows(action, resource, {"aws:SecureTransport": "false"})
+    if decision != ALLOW:
+        raise S3ClientError("AccessDenied", denial_message(principal.caller, action, resource, decision))
+
+
+def _authenticate(original: Callable[..., None]) -> Callable[..., None]:
+    def authenticate(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        query = getattr(self, "querystring", None) or {}
+        if "Authorization" not in self.headers and ("X-Amz-Credential" in query or "AWSAccessKeyId" in query):
+            _authorize_presigned(self, resource)
+            return
+        original(self, iam_request_cls, resource)
+
+    return authenticate
+
+
+def _s3_key_exists(bucket: str, key: str) -> bool:
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    found = backend.buckets.get(bucket)
+    return found is not None and key in found.keys
+
+
+@contextmanager
+def enforce(principals: dict[str, Principal], faults: Any = None) -> Iterator[None]:
+    """moto authenticates and authorizes every request, with :func:`evaluate`, inside the block."""
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import IAMRequestBase
+
+    mixin = ActionAuthenticatorMixin
+    with _patch_lock:
+        saved = (
+            IAMRequestBase.check_action_permitted,
+            mixin._authenticate_and_authorize_action,
+            settings.INITIAL_NO_AUTH_ACTION_COUNT,
+            dict(_state),
+        )
+        _state.update(principals=principals, s3_exists=_s3_key_exists, faults=faults)
+        IAMRequestBase.check_action_permitted = _check  # type: ignore[method-assign]
+        mixin._authenticate_and_authorize_action = _authenticate(saved[1])  # type: ignore[method-assign]
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+    try:
+        yield
+    finally:
+        with _patch_lock:
+            IAMRequestBase.check_action_permitted = saved[0]  # type: ignore[method-assign]
+            mixin._authenticate_and_authorize_action = saved[1]  # type: ignore[method-assign]
+            settings.INITIAL_NO_AUTH_ACTION_COUNT = saved[2]
+            _state.clear()
+            _state.update(saved[3])
+
+
+def role_principals(resolver: Any) -> dict[str, Principal]:
+    """Each ``AWS::IAM::Role`` of the translated template, its inline policies resolved locally.
+
+    AWS-managed policies (CloudWatch Logs, X-Ray, ECR pulls) grant nothing the local stack
+    calls, so only their ARNs are kept (``Principal.policies`` holds the inline ones).
+    """
+    principals = {}
+    for name, resource in resolver.resources.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        if "Condition" in resource and not resolver.condition(resource["Condition"]):
+            continue
+        policies = resolver.resolve(resource["Properties"].get("Policies", []))
+        principals[name] = Principal(name, role_arn(name), [p["PolicyDocument"] for p in policies])
+    return principals
+
+
+ADMINISTRATOR = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def provision(iam: Any, sts: Any, principals: dict[str, Principal], operator: str) -> Principal:
+    """Create the roles in moto's IAM, assume each (credentials on its principal), and an
+    administrator user for the operator; returns the operator (made before enforcement starts)."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+    for principal in principals.values():
+        iam.create_role(RoleName=principal.name, AssumeRolePolicyDocument=json.dumps(trust))
+        for index, policy in enumerate(principal.policies):
+            # IAM takes a policy without a Version (SAM writes them so); moto's validator wants one
+            document = json.dumps({"Version": "2012-10-17", **policy})
+            iam.put_role_policy(RoleName=principal.name, PolicyName=f"policy{index}", PolicyDocument=document)
+        assumed = sts.assume_role(RoleArn=principal.arn, RoleSessionName=f"local-{principal.name}")
+        principal.credentials = assumed["Credentials"]
+        principal.session_arn = assumed["AssumedRoleUser"]["Arn"]
+    user = iam.create_user(UserName=operator)["User"]
+    iam.put_user_policy(UserName=operator, PolicyName="administrator", PolicyDocument=json.dumps(ADMINISTRATOR))
+    keys = iam.create_access_key(UserName=operator)["AccessKey"]
+    admin = Principal(operator, user["Arn"], [ADMINISTRATOR], {k: keys[k] for k in ("AccessKeyId", "SecretAccessKey")})
+    return admin

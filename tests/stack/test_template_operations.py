@@ -1,0 +1,148 @@
+"""What a careful operator expects of the template (issue 12), read in its CloudFormation
+translation with the local resolver: Fargate's vCPU/memory pairs, Spot with an on-demand
+fallback, time-outs that bound a job that never starts, CORS for the API's redirects,
+per-stack layer names, the alarms and a dashboard that is valid JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pavi.local.cloudformation import Resolver, translate
+from pavi.local.template import StackModel
+
+REPO = Path(__file__).resolve().parents[2]
+# AWS Batch's documented Fargate pairs: vCPU -> MiB
+FARGATE = {
+    "0.25": {512, 1024, 2048},
+    "0.5": {1024, 2048, 3072, 4096},
+    "1": set(range(2048, 8193, 1024)),
+    "2": set(range(4096, 16385, 1024)),
+    "4": set(range(8192, 30721, 1024)),
+    "8": set(range(16384, 61441, 4096)),
+    "16": set(range(32768, 122881, 8192)),
+}
+
+
+@pytest.fixture(scope="module")
+def translated() -> dict[str, Any]:
+    model = StackModel.load(REPO)
+    return translate(model.template, model.root)
+
+
+def resolver(translated: dict[str, Any], **parameters: Any) -> Resolver:
+    return Resolver(translated, parameters)
+
+
+def rules_hold(translated: dict[str, Any], **parameters: Any) -> bool:
+    r = resolver(translated, **parameters)
+    return all(
+        r.resolve(assertion["Assert"]) for rule in translated["Rules"].values() for assertion in rule["Assertions"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("vcpu_parameter", "memory_parameter"), [("RetrievalVcpu", "RetrievalMemory"), ("AlignmentVcpu", "AlignmentMemory")]
+)
+def test_the_rules_accept_exactly_fargates_vcpu_memory_pairs(
+    translated: dict[str, Any], vcpu_parameter: str, memory_parameter: str
+) -> None:
+    parameters = translated["Parameters"]
+    for vcpu in parameters[vcpu_parameter]["AllowedValues"]:
+        for memory in parameters[memory_parameter]["AllowedValues"]:
+            accepted = rules_hold(translated, **{vcpu_parameter: vcpu, memory_parameter: memory})
+            assert accepted == (int(memory) in FARGATE[vcpu]), (vcpu, memory)
+    assert rules_hold(translated)  # the defaults are a valid pair
+
+
+def test_spot_capacity_falls_back_to_on_demand(translated: dict[str, Any]) -> None:
+    for capacity, expected in (("FARGATE_SPOT", ["FARGATE_SPOT", "FARGATE"]), ("FARGATE", ["FARGATE"])):
+        r = resolver(translated, FargateCapacity=capacity)
+        order = r.resolve(r.resources["BatchJobQueue"]["Properties"]["ComputeEnvironmentOrder"])
+        kinds = [
+            r.resolve(r.resources[item["ComputeEnvironment"]]["Properties"]["ComputeResources"]["Type"])
+            for item in sorted(order, key=lambda item: item["Order"])
+        ]
+        assert kinds == expected
+
+
+def test_each_batch_task_times_out_after_its_attempts_and_a_bounded_wait_in_the_queue(
+    translated: dict[str, Any],
+) -> None:
+    asl = json.loads((REPO / "statemachine" / "pipeline.asl.json").read_text())
+    batch_tasks = {"RetrieveEntry": "RetrievalJobDefinition", "AlignProteins": "AlignmentJobDefinition"}
+    states = {**asl["States"], **asl["States"]["RetrieveSequences"]["ItemProcessor"]["States"]}
+    for state, job_definition in batch_tasks.items():
+        properties = translated["Resources"][job_definition]["Properties"]
+        attempts = properties["RetryStrategy"]["Attempts"] * properties["Timeout"]["AttemptDurationSeconds"]
+        timeout = states[state]["TimeoutSeconds"]
+        assert attempts < timeout <= attempts + 900, (state, attempts, timeout)
+
+
+def test_the_lambda_tasks_retry_every_lambda_service_error(translated: dict[str, Any]) -> None:
+    asl = json.loads((REPO / "statemachine" / "pipeline.asl.json").read_text())
+    service_errors = {
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.ClientExecutionTimeoutException",
+        "Lambda.TooManyRequestsException",
+    }
+    for name, state in asl["States"].items():
+        if state.get("Resource") == "arn:aws:states:::lambda:invoke" and name != "RecordFailure":
+            retried = {error for retry in state["Retry"] for error in retry["ErrorEquals"]}
+            assert service_errors <= retried or "States.ALL" in retried, name
+
+
+def test_the_bucket_answers_cors_for_the_api_origins_only(translated: dict[str, Any]) -> None:
+    none = resolver(translated).resolve(translated["Resources"]["JobBucket"]["Properties"])
+    assert "CorsConfiguration" not in none
+    origins = "https://pavi.example.org,https://other.example.org"
+    bucket = resolver(translated, CorsOrigins=origins).resolve(translated["Resources"]["JobBucket"]["Properties"])
+    (rule,) = bucket["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedOrigins"] == origins.split(",") and set(rule["AllowedMethods"]) == {"GET", "HEAD"}
+
+
+def test_layer_names_are_the_stacks_own(translated: dict[str, Any]) -> None:
+    r = resolver(translated)
+    names = [
+        r.resolve(resource["Properties"]["LayerName"])
+        for resource in translated["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::LayerVersion"
+    ]
+    assert names and all(name.startswith("pavi-") for name in names) and len(set(names)) == len(names)
+
+
+def test_the_api_function_and_the_apis_5xx_are_alarmed(translated: dict[str, Any]) -> None:
+    r = resolver(translated)
+    alarms = [
+        r.resolve(a["Properties"]) for a in translated["Resources"].values() if a["Type"] == "AWS::CloudWatch::Alarm"
+    ]
+    watched = {(a.get("Namespace"), a.get("MetricName"), json.dumps(a.get("Dimensions"))) for a in alarms}
+    assert ("AWS/Lambda", "Errors", json.dumps([{"Name": "FunctionName", "Value": "ApiFunction"}])) in watched
+    assert any(ns == "AWS/ApiGateway" and metric == "5XXError" and "pavi-api" in dims for ns, metric, dims in watched)
+    assert all(a["AlarmActions"] == ["AlarmTopic"] for a in alarms)
+
+
+def test_the_dashboard_is_valid_json_with_every_widget_the_design_asks_for(translated: dict[str, Any]) -> None:
+    r = resolver(translated)
+    body = json.loads(r.resolve(translated["Resources"]["Dashboard"]["Properties"]["DashboardBody"]))
+    rows = [row for widget in body["widgets"] for row in widget["properties"]["metrics"]]
+    metrics = {name for row in rows for name in row[:2] if isinstance(name, str) and name not in {".", "..."}}
+    for needed in (
+        "ExecutionsStarted",
+        "ExecutionsSucceeded",
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+        "ExecutionTime",
+        "Errors",
+        "Duration",
+        "ServiceIntegrationsFailed",
+        "4XXError",
+        "5XXError",
+        "Latency",
+    ):
+        assert needed in metrics, needed
