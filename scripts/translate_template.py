@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from pavi.local.cloudformation import translate  # noqa: E402
-from pavi.local.template import load_template  # noqa: E402
+from pavi.local.cloudformation import translate
+from pavi.local.template import load_template
 
 
 def main(path: str = "template.yaml") -> None:

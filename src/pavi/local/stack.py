@@ -224,8 +224,7 @@ class EmulatedStack:
         # the hosts: their callers are the state machine's role
         self.lambdas = LambdaHost(self.functions, self.function_env, self.log_dir, machine_role, self.function_timeouts)
         self.lambdas.faults = self.faults
-        definition = self.model.definition()
-        self.lambdas.prewarm([name for name, spec in self.functions.items() if spec.arn in definition])
+        self.lambdas.prewarm(self._functions_on_the_way_to_success())
         self.invocations = self.lambdas.invocations
         self._closing.callback(self.lambdas.close)
         self.batch = BatchHost(
@@ -241,6 +240,22 @@ class EmulatedStack:
         self.sfn = sfn
         self.s3 = boto3.client("s3")
         return self
+
+    def _functions_on_the_way_to_success(self) -> list[str]:
+        """The functions the state machine calls outside its Catch handlers (worth warming)."""
+        definition = json.loads(self.model.definition())
+
+        def states(machine: dict[str, Any]) -> dict[str, Any]:
+            found = dict(machine["States"])
+            for state in machine["States"].values():
+                if "ItemProcessor" in state:
+                    found.update(states(state["ItemProcessor"]))
+            return found
+
+        every = states(definition)
+        handlers = {c["Next"] for state in every.values() for c in state.get("Catch", [])}
+        called = {json.dumps(s.get("Parameters", {})) for n, s in every.items() if n not in handlers}
+        return [name for name, spec in self.functions.items() if any(spec.arn in text for text in called)]
 
     def _set_env(self, values: Mapping[str, str | None]) -> None:
         for key, value in values.items():
