@@ -192,8 +192,6 @@ def sandbox(
                 made.add(ancestor)
         args.extend(["--ro-bind", str(path), str(path)])
 
-    for path in needed:
-        expose(path, hidden)
     args += ["--proc", "/proc", "--dev", "/dev", "--ro-bind", "/sys", "/sys"]
     volumes = []
     tmp_mounted = any(path == "/tmp" for path, _ in mounts)
@@ -205,8 +203,10 @@ def sandbox(
             folder.chmod(0o1777)
             volumes.append(folder)
             args += ["--bind", str(folder), "/tmp"]
-    for path in readable:  # local genome folders: they stand in for a genome host
-        expose(path.resolve(), [*hidden, Path("/tmp")])
+    # the stand-in for the image's interpreter and package, and the local genome folders (which
+    # stand in for a genome host), wherever they are: under a folder the sandbox makes its own too
+    for path in [*needed, *(folder.resolve() for folder in readable)]:
+        expose(path, [*hidden, Path("/tmp")])
     for container_path, read_only in mounts:
         folder = Path(tempfile.mkdtemp(prefix="volume-", dir=scratch))
         uid, gid, mode = image.mount_owner(container_path)

@@ -80,8 +80,12 @@ class Worker:
         """The worker's answer, or None past ``timeout`` seconds (the worker is then killed)."""
         assert self.process.stdin is not None
         line = json.dumps({"event": event, "request_id": request_id, "timeout": timeout}) + "\n"
-        self.process.stdin.write(line.encode())
-        self.process.stdin.flush()
+        try:
+            self.process.stdin.write(line.encode())
+            self.process.stdin.flush()
+        except OSError:  # the environment is gone (killed, out of memory)
+            code = self.process.wait()
+            return {"error": {"errorMessage": f"exited with {code}", "errorType": "Runtime.ExitError"}}
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buffer:
             left = deadline - time.monotonic()
