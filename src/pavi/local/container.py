@@ -182,7 +182,9 @@ def sandbox(
     made: set[Path] = set()
 
     def expose(path: Path, under: list[Path]) -> None:
-        """Bind ``path`` read-only where the sandbox has its own folders (bwrap makes them 0700)."""
+        """Bind ``path`` (as named: through links too) read-only where the sandbox has its own
+        folders (bwrap would make the folders above it 0700)."""
+        path = Path(os.path.abspath(path))
         top = next((top for top in under if path.is_relative_to(top)), None)
         if top is None:
             return
@@ -190,7 +192,7 @@ def sandbox(
             if ancestor.is_relative_to(top) and ancestor != top and ancestor not in made:
                 args.extend(["--perms", "0755", "--dir", str(ancestor)])
                 made.add(ancestor)
-        args.extend(["--ro-bind", str(path), str(path)])
+        args.extend(["--ro-bind", str(path.resolve()), str(path)])
 
     args += ["--proc", "/proc", "--dev", "/dev", "--ro-bind", "/sys", "/sys"]
     volumes = []
@@ -203,10 +205,6 @@ def sandbox(
             folder.chmod(0o1777)
             volumes.append(folder)
             args += ["--bind", str(folder), "/tmp"]
-    # the stand-in for the image's interpreter and package, and the local genome folders (which
-    # stand in for a genome host), wherever they are: under a folder the sandbox makes its own too
-    for path in [*needed, *(folder.resolve() for folder in readable)]:
-        expose(path, [*hidden, Path("/tmp")])
     for container_path, read_only in mounts:
         folder = Path(tempfile.mkdtemp(prefix="volume-", dir=scratch))
         uid, gid, mode = image.mount_owner(container_path)
@@ -214,6 +212,10 @@ def sandbox(
         folder.chmod(mode)
         volumes.append(folder)
         args += ["--dir", container_path, "--ro-bind" if read_only else "--bind", str(folder), container_path]
+    # the stand-in for the image's interpreter and package, and the local genome folders (which
+    # stand in for a genome host), wherever they are: under a folder the sandbox makes its own too
+    for path in dict.fromkeys([*needed, *readable, *(folder.resolve() for folder in readable)]):
+        expose(path, [*hidden, Path("/tmp")])
     if readonly_root:
         args += ["--remount-ro", "/"]
     args += ["--chdir", image.workdir if Path(image.workdir).is_dir() or image.workdir == "/" else "/"]
