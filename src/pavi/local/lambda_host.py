@@ -13,12 +13,8 @@ killed, as Lambda resets the environment), or a throttle (429) when a test asks 
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import os
-import select
-import subprocess
 import sys
 import threading
 import time
@@ -30,7 +26,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from pavi.local.iam import ALLOW, Principal, denial_message
-from pavi.local.lambda_worker import LambdaContext, load_module_handler
+from pavi.local.lambda_worker import LambdaContext, load_module_handler, serve
 from pavi.local.responses import HttpAnswer, client_error, metadata
 from pavi.local.template import FunctionSpec
 
@@ -56,67 +52,71 @@ def load_handler(spec: FunctionSpec) -> Callable[[Any, Any], Any]:
         return loaded
 
 
-class Worker:
-    """One execution environment: a ``pavi.local.lambda_worker`` process."""
+# What every function imports, loaded once in the fork server (none of it reads the environment
+# when imported: each worker's environment is its own).
+PRELOAD = ["pavi.local.lambda_worker", "boto3", "botocore.client", "botocore.session", "pydantic", "urllib3"]
+_fork_context: Any = None
+_fork_lock = threading.Lock()
 
-    def __init__(self, spec: FunctionSpec, env: dict[str, str], log: Path, preimport: str = ""):
+
+def fork_context() -> Any:
+    """multiprocessing's fork-server context, with :data:`PRELOAD` loaded in the server."""
+    global _fork_context
+    with _fork_lock:
+        if _fork_context is None:
+            import multiprocessing
+
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(PRELOAD)
+            _fork_context = context
+        return _fork_context
+
+
+class Worker:
+    """One execution environment: a process forked for one function (:func:`lambda_worker.serve`)."""
+
+    def __init__(self, spec: FunctionSpec, env: dict[str, str], log: Path):
         self.env = env
-        read_end, write_end = os.pipe()
-        self.answers = os.fdopen(read_end, "rb")
-        with log.open("ab") as log_file:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "pavi.local.lambda_worker", str(spec.code_dir), spec.handler],
-                stdin=subprocess.PIPE,
-                stdout=log_file,
-                stderr=log_file,
-                env={**env, "PAVI_LOCAL_ANSWER_FD": str(write_end), "PAVI_LOCAL_PREIMPORT": preimport},
-                pass_fds=(write_end,),
-                start_new_session=True,
-            )
-        os.close(write_end)
-        self.buffer = b""
+        context = fork_context()
+        self.connection, child = context.Pipe()
+        self.process = context.Process(
+            target=serve,
+            args=(str(spec.code_dir), spec.handler, env, child, str(log)),
+            name=f"lambda-{spec.logical_id}",
+            daemon=True,
+        )
+        self.process.start()
+        child.close()
 
     def invoke(self, event: Any, request_id: str, timeout: float) -> dict[str, Any] | None:
         """The worker's answer, or None past ``timeout`` seconds (the worker is then killed)."""
-        assert self.process.stdin is not None
-        line = json.dumps({"event": event, "request_id": request_id, "timeout": timeout}) + "\n"
         try:
-            self.process.stdin.write(line.encode())
-            self.process.stdin.flush()
-        except OSError:  # the environment is gone (killed, out of memory)
-            code = self.process.wait()
-            return {"error": {"errorMessage": f"exited with {code}", "errorType": "Runtime.ExitError"}}
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            ready, _, _ = select.select([self.answers], [], [], max(0.0, left))
-            if not ready:
+            self.connection.send({"event": event, "request_id": request_id, "timeout": timeout})
+            if not self.connection.poll(timeout):
                 self.kill()
                 return None
-            chunk = os.read(self.answers.fileno(), 1 << 20)
-            if not chunk:  # the process died (out of memory, killed): as Lambda reports it
-                code = self.process.wait()
-                return {"error": {"errorMessage": f"exited with {code}", "errorType": "Runtime.ExitError"}}
-            self.buffer += chunk
-        text, self.buffer = self.buffer.split(b"\n", 1)
-        answer: dict[str, Any] = json.loads(text)
-        return answer
+            answer: dict[str, Any] = self.connection.recv()
+            return answer
+        except (EOFError, OSError):  # the environment is gone (killed, out of memory)
+            self.process.join()
+            code = self.process.exitcode
+            return {"error": {"errorMessage": f"exited with {code}", "errorType": "Runtime.ExitError"}}
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return bool(self.process.is_alive())
 
     def kill(self) -> None:
-        if self.process.poll() is None:
+        if self.process.is_alive():
             self.process.kill()
-        self.process.wait()
-        self.answers.close()
+        self.process.join()
+        self.connection.close()
 
     def close(self) -> None:
-        if self.process.stdin is not None and self.process.poll() is None:
-            self.process.stdin.close()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=5)
-        self.kill()
+        self.connection.close()  # the worker sees the end of its requests and returns
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
 
 
 @dataclass
@@ -264,8 +264,7 @@ class LambdaHost:
 
         def start(spec: FunctionSpec, ready: threading.Event) -> None:
             try:
-                log = self.log_dir / f"lambda-{spec.logical_id}.log"
-                worker = Worker(spec, self.environment(spec), log, preimport="boto3,botocore.client")
+                worker = Worker(spec, self.environment(spec), self.log_dir / f"lambda-{spec.logical_id}.log")
                 with self._lock:
                     self._all.append(worker)
                 self._release(spec, worker)

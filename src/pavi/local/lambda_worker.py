@@ -1,14 +1,13 @@
 """One Lambda execution environment: a process that loads one function's handler and runs
 the invocations its host sends it, one at a time.
 
-    python -m pavi.local.lambda_worker CODE_DIR MODULE.FUNCTION
-
-The host (:class:`pavi.local.lambda_host.LambdaHost`) starts it with the function's own
-environment (the template's variables, the runtime's, and its role's credentials) and
-writes one JSON line per invocation on its standard input: ``{"event", "request_id",
-"timeout"}``. It answers one JSON line on the file descriptor it was given for that:
-``{"result": ...}`` or ``{"error": {"errorMessage", "errorType", "stackTrace"}}``.
-Everything the handler prints or logs goes to standard error, the function's log.
+The host (:class:`pavi.local.lambda_host.LambdaHost`) forks it from its fork server, which
+has the SDK and pydantic loaded (the libraries every function imports: loading them once
+keeps a local run quick), and :func:`serve` gives it the function's own environment only
+(the template's variables, the runtime's ``AWS_LAMBDA_*``, its role's credentials), its log
+as standard output and error, and its handler, imported as the runtime would. Each request
+is ``{"event", "request_id", "timeout"}``; each answer ``{"result": ...}`` or
+``{"error": {"errorMessage", "errorType", "stackTrace"}}``.
 """
 
 from __future__ import annotations
@@ -67,24 +66,31 @@ def error_payload(error: BaseException) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str]) -> int:
-    code_dir, handler_name = Path(argv[0]), argv[1]
-    answers = os.fdopen(int(os.environ.pop("PAVI_LOCAL_ANSWER_FD")), "w", buffering=1)
-    os.dup2(2, 1)  # the handler's prints and logs: the function's log, never the answers
-    sys.stdout = sys.stderr
-    sys.path.insert(0, str(code_dir))
+def serve(code_dir: str, handler_name: str, env: dict[str, str], connection: Any, log_path: str) -> None:
+    """One execution environment, forked from the host's fork server: the function's own
+    environment (nothing of the host's), its log, its handler, then its invocations."""
+    os.environ.clear()
+    os.environ.update(env)
+    log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - the process's own streams
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.path.insert(0, code_dir)
     init_error = None
     try:
-        handler = load_module_handler(code_dir, handler_name)
+        handler = load_module_handler(Path(code_dir), handler_name)
     except Exception as error:  # Runtime.ImportModuleError: every invocation reports it
         init_error = error
-    for module in filter(None, os.environ.pop("PAVI_LOCAL_PREIMPORT", "").split(",")):
-        importlib.import_module(module)  # a pre-warmed environment: the SDK loaded before its first call
-    name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "function")
-    arn = os.environ.get("PAVI_LOCAL_FUNCTION_ARN", name)
-    memory = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"))
-    for line in sys.stdin:
-        request = json.loads(line)
+    name = env.get("AWS_LAMBDA_FUNCTION_NAME", "function")
+    arn = env.get("PAVI_LOCAL_FUNCTION_ARN", name)
+    memory = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"))
+    while True:
+        try:
+            request = connection.recv()
+        except EOFError:
+            return
         context = LambdaContext(
             name,
             arn,
@@ -97,15 +103,7 @@ def main(argv: list[str]) -> int:
             if init_error is not None:
                 raise init_error
             answer: dict[str, Any] = {"result": handler(request["event"], context)}
+            json.dumps(answer)  # what the runtime returns must serialise
         except Exception as error:
             answer = {"error": {**error_payload(error), "requestId": context.aws_request_id}}
-        try:
-            text = json.dumps(answer)
-        except (TypeError, ValueError) as error:  # the runtime cannot serialise the result
-            text = json.dumps({"error": {**error_payload(error), "errorType": "Runtime.MarshalError"}})
-        answers.write(text + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+        connection.send(answer)
