@@ -176,18 +176,20 @@ def test_defect_3_a_job_that_fails_before_its_preparation_still_gets_its_report(
     assert report["status"] == "failed" and "seq_strand" in report["error"]["cause"]
 
 
-def test_defect_3_the_api_answers_the_logs_of_a_job_that_ended_without_a_report(stack: EmulatedStack) -> None:
-    """A job stopped by an operator has no job-report.json: reading it is a 404 only for a
-    role that may list the bucket; the API answers its log, not a 500."""
+def test_defect_3_the_api_answers_the_logs_of_a_job_whose_report_is_gone(stack: EmulatedStack) -> None:
+    """The results' lifecycle (ResultsRetentionDays) expired the report while the execution's
+    history remains: reading the missing key is a 404 only for a role that may list the bucket,
+    and the API answers the job's log, not a 500."""
     from pavi.local.serve import proxy_event
 
-    stack.batch.never_start.add("RetrievalJobDefinition")
-    job_id, arn = stack.start(demo_entries())
-    stack.sfn.stop_execution(executionArn=arn, error="Stopped", cause="by the operator")
-    assert stack.wait(arn, 60)["status"] == "ABORTED"
+    entries = demo_entries()
+    entries[0]["seq_strand"] = "sideways"  # fails at once, in the validation
+    job_id, arn = stack.start(entries)
+    assert stack.wait(arn, 120)["status"] == "FAILED"
+    stack.s3.delete_object(Bucket="pavi-local", Key=f"results/{job_id}/job-report.json")
     answer = stack.invoke("ApiFunction", proxy_event("GET", f"/api/pipeline-job/{job_id}/logs", None))
     assert answer["statusCode"] == 200, answer
-    assert stack.keys(f"results/{job_id}/job-report.json") == []
+    assert "validation" in answer["body"]
 
 
 # ---------------------------------------------------------------- containers

@@ -136,12 +136,6 @@ class Principal:
         return env
 
 
-class AccessDenied(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
 # ------------------------------------------------------------------ moto's request authorization
 
 _state: dict[str, Any] = {"principals": {}, "s3_exists": None, "faults": None}
@@ -179,7 +173,9 @@ def _principal_of(request: Any) -> Principal:
             f"arn:aws:sts::{principal.arn.split(':')[4]}:assumed-role/{principal.name}/"
         ):
             return principal
-    raise AccessDenied(f"User: {arn} is not a principal of the local stack")
+    from moto.core.exceptions import AccessDeniedError
+
+    raise AccessDeniedError(user_arn=arn, action="any action: not a principal of the local stack")
 
 
 def _check(self: Any, resource: str) -> None:
