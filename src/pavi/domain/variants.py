@@ -202,7 +202,11 @@ def alternative_protein(transcript: Transcript, frame: CodingFrame, variants: li
 
     reported = []
     limit = len(protein) + 1  # one past the last residue: the stop codon's position
+    # where the alternative's reading ends, in reference indices: past the CDS when the stop was lost
+    reads_to = alt_start + len(alt_coding) + 3 - shift_before(frame.end)
     for edit, alt_first, alt_after in alt_spans:
+        if not edit.bases and (edit.after <= ref_start or edit.first >= max(frame.end, reads_to)):
+            continue  # a deletion in a UTR, next to the start or the stop codon: not in the protein
         if alt_after > alt_first:
             seq_start, seq_end = _codon(alt_first, alt_start), _codon(alt_after - 1, alt_start)
         else:  # a deletion: the residues on either side of it
@@ -210,18 +214,19 @@ def alternative_protein(transcript: Transcript, frame: CodingFrame, variants: li
         if seq_end < 1 or seq_start > limit:
             continue  # in a UTR, or after the protein's end: not in the protein
         seq_start, seq_end = max(seq_start, 1), min(seq_end, limit)
-        ref_len = (
-            max(0, _codon(edit.after - 1, ref_start) - max(_codon(edit.first, ref_start), 1) + 1)
-            if edit.after > edit.first
-            else 0
-        )
+        # The previous PAVI's lengths: the allele's bases in the coding region, divided by 3 and
+        # rounded up (not the codons touched: a 2-base change across a codon boundary is 1). A
+        # variant reaching from the CDS into a UTR counts its CDS bases only; one wholly in the
+        # 3' part read after a lost stop counts all of its bases.
+        coding_end = frame.end if edit.first < frame.end else edit.after
+        cds_bases = max(0, min(edit.after, coding_end) - max(edit.first, ref_start))
         reported.append(
             {
                 **edit.variant.to_dict(),
                 "seq_start_pos": seq_start,
                 "seq_end_pos": seq_end,
-                "embedded_ref_seq_len": ref_len,
-                "embedded_alt_seq_len": seq_end - seq_start + 1 if edit.bases else 0,
+                "embedded_ref_seq_len": -(-cds_bases // 3),
+                "embedded_alt_seq_len": -(-len(edit.bases) // 3),
             }
         )
     return AltProtein(protein, reported)
