@@ -23,8 +23,6 @@ from pavi.domain.url_policy import UrlPolicy
 CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "variants"
 FIELDS = ("seq_start_pos", "seq_end_pos", "embedded_ref_seq_len", "embedded_alt_seq_len", "seq_substitution_type")
 NOT_YET = {
-    "chr2R_7000001_7500000_aug_g69.t1__del2_frameshift_into_utr3_minus": "rule 2: a deletion's positions",
-    "chr2R_7000001_7500000_aug_g36.t2__delins_4to1_inframe_minus": "rule 3: a shorter delins's end position",
     "chr2R_7000001_7500000_aug_g46.t1__del_across_intron_inframe_minus": "rule 6: a deletion across an intron",
     "chr2R_7000001_7500000_aug_g50.t1__del_across_intron_frameshift_plus": "rule 6: a deletion across an intron",
 }

@@ -126,7 +126,9 @@ def test_frameshift_reads_the_new_frame_to_its_stop(tmp_path: Path, strand: str)
     protein, info = alt(run(tmp_path, strand, [v]))
     assert protein == expected
     embedded = only_variant(info)
-    assert (embedded["seq_start_pos"], embedded["seq_end_pos"]) == (5, 6)
+    # the previous PAVI's rule (issue 13): a deletion that is not of whole codons on codon
+    # boundaries is placed at the residue holding the base after the gap, at both ends
+    assert (embedded["seq_start_pos"], embedded["seq_end_pos"]) == (6, 6)
 
 
 @STRANDS

@@ -208,9 +208,14 @@ def alternative_protein(transcript: Transcript, frame: CodingFrame, variants: li
         if not edit.bases and (edit.after <= ref_start or edit.first >= max(frame.end, reads_to)):
             continue  # a deletion in a UTR, next to the start or the stop codon: not in the protein
         if alt_after > alt_first:
-            seq_start, seq_end = _codon(alt_first, alt_start), _codon(alt_after - 1, alt_start)
-        else:  # a deletion: the residues on either side of it
-            seq_start, seq_end = _codon(alt_first - 1, alt_start), _codon(alt_first, alt_start)
+            # a delins shorter than its reference covers the reference's length (the previous PAVI's rule)
+            span = max(alt_after - alt_first, edit.after - edit.first)
+            seq_start, seq_end = _codon(alt_first, alt_start), _codon(alt_first + span - 1, alt_start)
+        else:  # a deletion: the residue holding the base after the gap; a deletion of whole
+            # codons, on codon boundaries, also the residue before it
+            seq_end = _codon(alt_first, alt_start)
+            whole_codons = (edit.after - edit.first) % 3 == 0 and (edit.first - ref_start) % 3 == 0
+            seq_start = seq_end - 1 if whole_codons else seq_end
         if seq_end < 1 or seq_start > limit:
             continue  # in a UTR, or after the protein's end: not in the protein
         seq_start, seq_end = max(seq_start, 1), min(seq_end, limit)
