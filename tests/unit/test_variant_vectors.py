@@ -2,9 +2,8 @@
 case whose verdict is not a ``JUDGEMENT:``, the alternative protein (or the fact of an error)
 and the five embedded fields of every listed variant, in the same order (issue 13).
 
-The cases this project does not match yet are listed in ``NOT_YET`` with the rule they need;
-they are strict expected failures, so each one fails the suite the day it starts matching and
-must then leave the list.
+A case this project does not match yet goes in ``NOT_YET`` with the rule it needs, as a strict
+expected failure (it fails the suite the day it starts matching and must then leave the list).
 """
 
 from __future__ import annotations
@@ -22,10 +21,7 @@ from pavi.domain.url_policy import UrlPolicy
 
 CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "variants"
 FIELDS = ("seq_start_pos", "seq_end_pos", "embedded_ref_seq_len", "embedded_alt_seq_len", "seq_substitution_type")
-NOT_YET = {
-    "chr2R_7000001_7500000_aug_g46.t1__del_across_intron_inframe_minus": "rule 6: a deletion across an intron",
-    "chr2R_7000001_7500000_aug_g50.t1__del_across_intron_frameshift_plus": "rule 6: a deletion across an intron",
-}
+NOT_YET: dict[str, str] = {}  # case -> the rule it still needs (none now)
 
 
 @cache

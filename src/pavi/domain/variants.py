@@ -111,6 +111,8 @@ def variant_edit(variant: Variant, transcript: Transcript) -> Edit | None:
         return Edit(variant, point, point, bases)
     if a is None and b is None and not any(start <= exon.start and exon.end <= end for exon in transcript.exons):
         return None
+    if a is not None and b is not None and abs(b - a) != end - start and not bases:
+        return _deletion_across_introns(variant, transcript, min(a, b), max(a, b) + 1)
     if a is None or b is None or abs(b - a) != end - start:
         raise VariantError(f"{where}: it crosses an exon boundary (splice site); not embedded")
     first = min(a, b)
@@ -124,6 +126,31 @@ def variant_edit(variant: Variant, transcript: Transcript) -> Edit | None:
             f"{revcomp(found) if transcript.strand == '-' else found})"
         )
     return Edit(variant, first, first + len(ref_tx), bases)
+
+
+def _deletion_across_introns(variant: Variant, transcript: Transcript, first: int, after: int) -> Edit:
+    """A deletion from one exon into another: every intron between is deleted whole, so the
+    edit is the exonic bases it removes and the exons on either side are fused (the previous
+    PAVI's answer, issue 13). Its reference is checked at every exonic position."""
+    start = variant.genomic_start_pos
+    ref = variant.genomic_ref_seq
+    if len(ref) != variant.genomic_end_pos - start + 1:
+        raise VariantError(
+            f"variant {variant.variant_id}: its reference has {len(ref)} bases "
+            f"for the span {start}..{variant.genomic_end_pos}"
+        )
+    for offset, base in enumerate(ref):
+        index = transcript.index_of(start + offset)
+        if index is None:
+            continue  # intronic: deleted with its intron
+        found = transcript.seq[index]
+        genome = revcomp(found) if transcript.strand == "-" else found
+        if not _bases_match(base.upper(), genome):
+            raise VariantError(
+                f"variant {variant.variant_id}: its reference sequence {ref} does not match the genome "
+                f"at {variant.genomic_seq_id}:{start + offset} (expected {base}, genome has {genome})"
+            )
+    return Edit(variant, first, after, "")
 
 
 def _bases_match(expected: str, found: str) -> bool:
