@@ -138,7 +138,6 @@ class Sandbox:
     """The bubblewrap command for one attempt, and the volumes it made (removed by close)."""
 
     argv: list[str]
-    env: dict[str, str]
     volumes: list[Path]
 
     def close(self) -> None:
@@ -224,4 +223,4 @@ def sandbox(
         args += ["--setenv", key, value]
     uid, gid = image.user
     args += ["--", "setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--inh-caps=-all", *argv]
-    return Sandbox(args, env, volumes)
+    return Sandbox(args, volumes)

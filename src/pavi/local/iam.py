@@ -196,11 +196,12 @@ def _check(self: Any, resource: str) -> None:
     resource = _resource_of(self, service, resource)
     principal = _principal_of(self)
     context = _request_context(self, service)
+    if is_s3:
+        _authorize_s3(principal, self._action, resource, context)
+        return
     decision = principal.allows(self._action, resource, context)
     if decision != ALLOW:
         message = denial_message(principal.caller, self._action, resource, decision)
-        if is_s3:
-            raise S3ClientError("AccessDenied", message)
         if self._headers.get("X-Amz-Target"):  # a JSON-protocol service (Step Functions, ...): JSON error
             denied = JsonRESTError("AccessDeniedException", message)
             denied.code = 403
@@ -208,15 +209,25 @@ def _check(self: Any, resource: str) -> None:
         error = AccessDeniedError(user_arn=principal.caller, action=self._action)
         error.message = message
         raise error
-    if is_s3 and action == "GetObject" and ":::" in resource and "/" in resource.split(":::", 1)[1]:
+
+
+def _authorize_s3(principal: Principal, action: str, resource: str, context: dict[str, str]) -> None:
+    """S3's decision on a signed or presigned request: the principal's policies, then S3's own
+    rule that a missing key is 404 only to a caller who may list the bucket (403 otherwise)."""
+    from moto.s3.exceptions import S3ClientError
+
+    decision = principal.allows(action, resource, context)
+    if decision != ALLOW:
+        raise S3ClientError("AccessDenied", denial_message(principal.caller, action, resource, decision))
+    if action == "s3:GetObject" and ":::" in resource and "/" in resource.split(":::", 1)[1]:
         bucket, key = resource.split(":::", 1)[1].split("/", 1)
         exists: Callable[[str, str], bool] = _state["s3_exists"]
         if not exists(bucket, key):
-            # S3 answers a missing key 404 only to a caller who may list the bucket: 403 otherwise
-            listing = principal.allows("s3:ListBucket", f"arn:aws:s3:::{bucket}", {**context, "s3:prefix": key})
+            bucket_arn = f"arn:aws:s3:::{bucket}"
+            listing = principal.allows("s3:ListBucket", bucket_arn, {**context, "s3:prefix": key})
             if listing != ALLOW:
                 raise S3ClientError(
-                    "AccessDenied", denial_message(principal.caller, "s3:ListBucket", f"arn:aws:s3:::{bucket}", listing)
+                    "AccessDenied", denial_message(principal.caller, "s3:ListBucket", bucket_arn, listing)
                 )
 
 
@@ -240,10 +251,7 @@ def _authorize_presigned(response: Any, resource: str) -> None:
     principal = next((p for p in _state["principals"].values() if p.credentials.get("AccessKeyId") == key_id), None)
     if principal is None:
         raise S3ClientError("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
-    action = f"s3:{response._get_action()}"
-    decision = principal.allows(action, resource, {"aws:SecureTransport": "false"})
-    if decision != ALLOW:
-        raise S3ClientError("AccessDenied", denial_message(principal.caller, action, resource, decision))
+    _authorize_s3(principal, f"s3:{response._get_action()}", resource, {"aws:SecureTransport": "false"})
 
 
 def _authenticate(original: Callable[..., None]) -> Callable[..., None]:

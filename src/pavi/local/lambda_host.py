@@ -152,6 +152,7 @@ class LambdaHost:
         log_dir: Path,
         caller: Principal | None = None,
         timeouts: dict[str, int] | None = None,
+        faults: Faults | None = None,
     ):
         self.functions = functions
         self.by_arn = {spec.arn: spec for spec in functions.values()}
@@ -159,15 +160,12 @@ class LambdaHost:
         self.log_dir = log_dir
         self.caller = caller  # who invokes through lambda.Invoke: the state machine's role
         self.timeouts = timeouts or {}
-        self.faults = Faults()
+        self.faults = faults or Faults()
         self.invocations: list[tuple[str, float, float]] = []  # (function, started, ended): epoch seconds
         self._idle: dict[str, list[Worker]] = {}
         self._warming: dict[str, threading.Event] = {}
         self._all: list[Worker] = []
         self._lock = threading.Lock()
-
-    def function(self, name: str) -> FunctionSpec:
-        return self.functions[name]
 
     def invoke_hook(self, params: dict[str, Any], **_: Any) -> tuple[HttpAnswer, dict[str, Any]]:
         """botocore ``before-call.lambda.Invoke``: the invocation's answer, made here."""
@@ -187,7 +185,8 @@ class LambdaHost:
             return client_error(429, "TooManyRequestsException", "Rate exceeded")
         body = params.get("body") or b"{}"
         event = json.loads(body if isinstance(body, bytes | str) else body.read())
-        payload, function_error = self.invoke(spec, event)
+        result, function_error = self.invoke(spec, event)
+        payload = json.dumps(result).encode()
         response: dict[str, Any] = {
             "StatusCode": 200,
             "ExecutedVersion": "$LATEST",
@@ -198,8 +197,9 @@ class LambdaHost:
             response["FunctionError"] = function_error
         return HttpAnswer(200), response
 
-    def invoke(self, spec: FunctionSpec, event: Any) -> tuple[bytes, str | None]:
-        """Run the function on ``event`` within its time-out: (payload, function error)."""
+    def invoke(self, spec: FunctionSpec, event: Any) -> tuple[Any, str | None]:
+        """Run the function on ``event`` within its time-out: (its result, or Lambda's error
+        payload, and the function error: ``Unhandled`` or None)."""
         timeout = self.timeouts.get(spec.logical_id, spec.timeout)
         started = time.time()
         request_id = str(uuid.uuid4())
@@ -221,15 +221,14 @@ class LambdaHost:
         self.invocations.append((spec.logical_id, started, time.time()))
         if answer is None:  # as Lambda does: the invocation ends, the error is Sandbox.Timedout
             error = {"errorMessage": f"Task timed out after {timeout:.2f} seconds", "errorType": "Sandbox.Timedout"}
-            return json.dumps(error).encode(), "Unhandled"
+            return error, "Unhandled"
         if "error" in answer:
-            return json.dumps({**answer["error"], "requestId": request_id}).encode(), "Unhandled"
-        return json.dumps(answer["result"]).encode(), None
+            return {**answer["error"], "requestId": request_id}, "Unhandled"
+        return answer["result"], None
 
     def call(self, name: str, event: Any) -> Any:
         """Invoke ``name`` as a client would and return its result (raises on a function error)."""
-        payload, error = self.invoke(self.functions[name], event)
-        result = json.loads(payload)
+        result, error = self.invoke(self.functions[name], event)
         if error:
             raise RuntimeError(f"{name}: {result.get('errorType')}: {result.get('errorMessage')}")
         return result
@@ -251,8 +250,9 @@ class LambdaHost:
                 worker = None
         for old in stale:
             old.close()
-        if worker is not None:
-            return worker
+        return worker if worker is not None else self._new_worker(spec, env)
+
+    def _new_worker(self, spec: FunctionSpec, env: dict[str, str]) -> Worker:
         worker = Worker(spec, env, self.log_dir / f"lambda-{spec.logical_id}.log")
         with self._lock:
             self._all.append(worker)
@@ -264,10 +264,7 @@ class LambdaHost:
 
         def start(spec: FunctionSpec, ready: threading.Event) -> None:
             try:
-                worker = Worker(spec, self.environment(spec), self.log_dir / f"lambda-{spec.logical_id}.log")
-                with self._lock:
-                    self._all.append(worker)
-                self._release(spec, worker)
+                self._release(spec, self._new_worker(spec, self.environment(spec)))
             finally:
                 ready.set()
 

@@ -9,8 +9,10 @@ moto's interpreter makes its clients from route ``lambda.Invoke`` to the
 :class:`~pavi.local.lambda_host.LambdaHost` and ``batch.SubmitJob``/``DescribeJobs`` to the
 :class:`~pavi.local.batch_host.BatchHost`. Storage is the S3 API of the same moto server;
 the Batch jobs' processes reach it through ``AWS_ENDPOINT_URL_S3``. Nothing leaves the
-machine and no credentials are needed. ``pavi run`` (:mod:`pavi.local.runner`),
-``pavi serve`` (:mod:`pavi.local.serve`) and the stack tests use it.
+machine and no AWS credentials are needed: the template's roles are created in moto's IAM,
+and every call is made, and allowed or denied, as its role (:mod:`pavi.local.iam`).
+``pavi run`` (:mod:`pavi.local.runner`), ``pavi serve`` (:mod:`pavi.local.serve`) and the
+stack tests use it.
 """
 
 from __future__ import annotations
@@ -46,10 +48,10 @@ from pavi.local.lambda_host import Faults, LambdaHost
 from pavi.local.template import REGION, STATE_MACHINE_RESOURCE, FunctionSpec, JobDefinitionSpec, StackModel
 
 __all__ = ["LOCAL_BUCKET", "DeployError", "EmulatedStack"]
-OPERATOR = "pavi-local-operator"
+OPERATOR = "pavi-local-operator"  # the local user this process acts as: an administrator
 _UNSET = object()
-_ACTIVE: list[EmulatedStack] = []
-_ACTIVE_LOCK = threading.Lock()  # the local user this process acts as: an administrator
+_ACTIVE: list[EmulatedStack] = []  # the one stack running in this process
+_ACTIVE_LOCK = threading.Lock()
 SYNC_POLL_SECONDS = 0.05
 
 
@@ -78,7 +80,6 @@ class EmulatedStack:
         self.extra_env = env or {}
         self.log_dir = log_dir
         self.faults = Faults()
-        self.invocations: list[tuple[str, float, float]] = []  # (function, started, ended): epoch seconds
         self._saved_env: dict[str, str | None] = {}
         self._server: Any = None
         self._session: Any = None
@@ -213,19 +214,20 @@ class EmulatedStack:
         boto3.client("s3").create_bucket(Bucket=LOCAL_BUCKET)
         machine = self.resolver.resolve(self.resolver.resources[STATE_MACHINE_RESOURCE]["Properties"])
         machine_role = self.principals[role_name_of(str(machine["RoleArn"]))]
+        definition = self.model.definition()
         sfn = boto3.client("stepfunctions")
         self.state_machine_arn = sfn.create_state_machine(
             name=str(machine.get("StateMachineName", "pavi-pipeline")),
-            definition=self.model.definition(),
+            definition=definition,
             roleArn=machine_role.arn,
             type="STANDARD",
         )["stateMachineArn"]
         self._closing.enter_context(enforce(self.principals, self.faults))
         # the hosts: their callers are the state machine's role
-        self.lambdas = LambdaHost(self.functions, self.function_env, self.log_dir, machine_role, self.function_timeouts)
-        self.lambdas.faults = self.faults
-        self.lambdas.prewarm(self._functions_on_the_way_to_success())
-        self.invocations = self.lambdas.invocations
+        self.lambdas = LambdaHost(
+            self.functions, self.function_env, self.log_dir, machine_role, self.function_timeouts, self.faults
+        )
+        self.lambdas.prewarm(self._functions_on_the_way_to_success(json.loads(definition)))
         self._closing.callback(self.lambdas.close)
         self.batch = BatchHost(
             self.job_definitions, self.job_env, self.log_dir, machine_role, self.in_process_batch, self.containers
@@ -241,9 +243,13 @@ class EmulatedStack:
         self.s3 = boto3.client("s3")
         return self
 
-    def _functions_on_the_way_to_success(self) -> list[str]:
+    @property
+    def invocations(self) -> list[tuple[str, float, float]]:
+        """Each function invocation so far: (function, started, ended), epoch seconds."""
+        return self.lambdas.invocations
+
+    def _functions_on_the_way_to_success(self, definition: dict[str, Any]) -> list[str]:
         """The functions the state machine calls outside its Catch handlers (worth warming)."""
-        definition = json.loads(self.model.definition())
 
         def states(machine: dict[str, Any]) -> dict[str, Any]:
             found = dict(machine["States"])
