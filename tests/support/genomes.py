@@ -170,6 +170,23 @@ class StrandedGene:
             "alt": genomic_alt,
         }
 
+    def layout_variant(self, variant_id: str, first: int, last: int, alt: str = "") -> dict[str, object]:
+        """A variant of layout positions ``first..last`` (the genome's reference bases), with
+        ``alt`` in transcript orientation: anywhere, in an exon, an intron or a flank."""
+        low, high = self.region(first, last)
+        return {
+            "variant_id": variant_id,
+            "seq_id": self.design.seq_id,
+            "start": low,
+            "end": high,
+            "ref": self.genome[low - 1 : high],
+            "alt": alt if self.strand == "+" else revcomp(alt),
+        }
+
+    def layout_insertion(self, variant_id: str, after: int, alt: str) -> dict[str, object]:
+        """An insertion between layout positions ``after`` and ``after + 1``."""
+        return {**self.layout_variant(variant_id, after, after + 1, alt), "ref": ""}
+
 
 def _as_dict(region: tuple[int, int]) -> dict[str, int]:
     return {"start": region[0], "end": region[1]}

@@ -8,44 +8,18 @@ Every case runs on both strands.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from Bio.Seq import Seq
 from support.genomes import CODON, GeneDesign, write_fasta
+from support.variants import alt, codon_index, only_variant, run
 
 from pavi.domain.request import parse_job
-from pavi.domain.retrieval import EntryResult, retrieve_entry
+from pavi.domain.retrieval import retrieve_entry
 from pavi.domain.variants import Variant
 
 STRANDS = pytest.mark.parametrize("strand", ["+", "-"])
 P = GeneDesign().protein  # MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ
-
-
-def codon_index(residue: int) -> int:
-    """0-based coding index of the first base of a 1-based residue."""
-    return (residue - 1) * 3
-
-
-def run(tmp_path: Path, strand: str, variants: list[dict[str, Any]], design: GeneDesign | None = None) -> EntryResult:
-    design = design or GeneDesign()
-    gene = design.on_strand(strand)
-    url = str(write_fasta(tmp_path, {design.seq_id: gene.genome}))
-    entry = gene.entry(url, variants=variants, alt_seq_name_suffix="_mut")
-    result = retrieve_entry(parse_job([entry]).seq_regions[0])
-    assert result.reference.protein == design.protein
-    assert [s.name for s in result.sequences] == [entry["base_seq_name"] + "_ref", entry["base_seq_name"] + "_mut"]
-    return result
-
-
-def alt(result: EntryResult) -> tuple[str | None, dict[str, Any]]:
-    return result.sequences[1].protein, result.sequences[1].info
-
-
-def only_variant(info: dict[str, Any]) -> dict[str, Any]:
-    assert len(info["embedded_variants"]) == 1, info
-    variant: dict[str, Any] = info["embedded_variants"][0]
-    return variant
 
 
 @STRANDS
@@ -132,15 +106,6 @@ def test_frameshift_reads_the_new_frame_to_its_stop(tmp_path: Path, strand: str)
 
 
 @STRANDS
-def test_start_lost(tmp_path: Path, strand: str) -> None:
-    gene = GeneDesign().on_strand(strand)
-    v = gene.variant("start", 2, "G", "A")  # ATG -> ATA
-    protein, info = alt(run(tmp_path, strand, [v]))
-    assert protein is None
-    assert "start codon" in info["error"]
-
-
-@STRANDS
 def test_stop_lost_reads_through_into_the_3prime_exon(tmp_path: Path, strand: str) -> None:
     design = GeneDesign()
     gene = design.on_strand(strand)
@@ -148,26 +113,6 @@ def test_stop_lost_reads_through_into_the_3prime_exon(tmp_path: Path, strand: st
     protein, info = alt(run(tmp_path, strand, [v]))
     assert protein == P + "Q" + "PG"  # the 3' UTR reads CCA GGT TGA
     assert only_variant(info)["seq_start_pos"] == len(P) + 1
-
-
-@STRANDS
-def test_stop_lost_with_no_new_stop_is_an_error(tmp_path: Path, strand: str) -> None:
-    design = GeneDesign(utr3="CCCCCCCCCCCC")
-    gene = design.on_strand(strand)
-    v = gene.variant("stoplost", len(design.protein) * 3, "T", "C")
-    protein, info = alt(run(tmp_path, strand, [v], design))
-    assert protein is None
-    assert "stop lost" in info["error"]
-
-
-@STRANDS
-def test_two_overlapping_variants_are_an_error(tmp_path: Path, strand: str) -> None:
-    gene = GeneDesign().on_strand(strand)
-    a = gene.variant("a", codon_index(5), "TA", "GG")
-    b = gene.variant("b", codon_index(5) + 1, "A", "C")
-    protein, info = alt(run(tmp_path, strand, [a, b]))
-    assert protein is None
-    assert info["error"] == "variants a and b overlap"
 
 
 @STRANDS
@@ -193,26 +138,6 @@ def test_intronic_variant_is_not_embedded(tmp_path: Path, strand: str) -> None:
     protein, info = alt(run(tmp_path, strand, [v]))
     assert protein == P
     assert info == {"embedded_variants": []}
-
-
-@STRANDS
-def test_variant_across_a_splice_site_is_an_error(tmp_path: Path, strand: str) -> None:
-    design = GeneDesign()
-    gene = design.on_strand(strand)
-    end_of_exon1 = design.exons[0][1]
-    low, high = gene.region(end_of_exon1, end_of_exon1 + 1)
-    ref = gene.genome[low - 1 : high]
-    v = {"variant_id": "splice", "seq_id": design.seq_id, "start": low, "end": high, "ref": ref, "alt": ""}
-    protein, info = alt(run(tmp_path, strand, [v]))
-    assert protein is None and "exon boundary" in info["error"]
-
-
-@STRANDS
-def test_reference_allele_must_match_the_genome(tmp_path: Path, strand: str) -> None:
-    gene = GeneDesign().on_strand(strand)
-    v = gene.variant("wrongref", codon_index(5), "G", "C")  # the genome has T there
-    protein, info = alt(run(tmp_path, strand, [v]))
-    assert protein is None and "does not match the genome" in info["error"]
 
 
 @STRANDS

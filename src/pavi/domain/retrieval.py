@@ -99,7 +99,7 @@ def retrieve_entry(
     if alternative:
         try:
             variants = resolve_variants(entry, variant_client)
-            alt = alternative_protein(transcript, frame, variants)
+            alt = alternative_protein(transcript, frame, variants, fasta.fetch)
             alternative.protein = alt.protein
             alternative.info = {"embedded_variants": alt.embedded_variants}
         except Exception as error:

@@ -97,6 +97,16 @@ class Transcript:
             parts.append(revcomp(bases) if entry.seq_strand == "-" else bases)
         return cls(entry.seq_id, entry.seq_strand, tuple(exons), "".join(parts))
 
+    @property
+    def low(self) -> int:
+        """The lowest genomic position of its exons."""
+        return min(exon.start for exon in self.exons)
+
+    @property
+    def high(self) -> int:
+        """The highest genomic position of its exons."""
+        return max(exon.end for exon in self.exons)
+
     def index_of(self, position: int) -> int | None:
         """0-based transcript index of a genomic position, or None outside the exons."""
         offset = 0

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pavi.domain.errors import VariantError
+from pavi.domain.errors import SequenceError, VariantError
 from pavi.domain.request import InlineVariant
-from pavi.domain.transcripts import CodingFrame, Transcript, first_stop, revcomp, translate
+from pavi.domain.splicing import changed_splice_site
+from pavi.domain.transcripts import CodingFrame, FetchBases, Transcript, first_stop, revcomp, translate
 
 
 @dataclass(frozen=True)
@@ -95,63 +96,82 @@ class Edit:
 
 
 def variant_edit(variant: Variant, transcript: Transcript) -> Edit | None:
-    """The variant's edit of the transcript; None when it lies wholly outside the exons."""
+    """The variant's edit of the transcript; None when it lies wholly outside the exons.
+
+    Its reference allele has been checked against the genome (:func:`check_reference`).
+    """
     where = f"variant {variant.variant_id}"
     if variant.genomic_seq_id != transcript.seq_id:
         return None
     start, end = variant.genomic_start_pos, variant.genomic_end_pos
     bases = revcomp(variant.genomic_alt_seq) if transcript.strand == "-" else variant.genomic_alt_seq
     a, b = transcript.index_of(start), transcript.index_of(end)
-    if variant.is_insertion:
-        if a is None and b is None:
-            return None
-        if a is None or b is None or abs(a - b) != 1:
-            raise VariantError(f"{where}: the insertion lies on an exon boundary (splice site); not embedded")
+    if a is not None and b is not None and abs(b - a) != end - start and not bases and not variant.is_insertion:
+        # a deletion from one exon into another: every intron between is deleted whole and the
+        # exons on either side are fused (the previous PAVI's answer, issue 13)
+        return Edit(variant, min(a, b), max(a, b) + 1, "")
+    splice = changed_splice_site(variant, transcript)
+    if splice:
+        raise VariantError(splice)
+    if a is None and b is None and not any(start <= exon.start and exon.end <= end for exon in transcript.exons):
+        return None  # in an intron (not at its splice sites) or outside the transcript
+    if variant.is_insertion and a is not None and b is not None and abs(a - b) == 1:
         point = max(a, b)
         return Edit(variant, point, point, bases)
-    if a is None and b is None and not any(start <= exon.start and exon.end <= end for exon in transcript.exons):
-        return None
-    if a is not None and b is not None and abs(b - a) != end - start and not bases:
-        return _deletion_across_introns(variant, transcript, min(a, b), max(a, b) + 1)
-    if a is None or b is None or abs(b - a) != end - start:
-        raise VariantError(f"{where}: it crosses an exon boundary (splice site); not embedded")
-    first = min(a, b)
-    ref = variant.genomic_ref_seq
-    ref_tx = revcomp(ref) if transcript.strand == "-" else ref
-    found = transcript.seq[first : first + len(ref_tx)]
-    if not _bases_match(ref_tx, found):
+    if variant.is_insertion or a is None or b is None or abs(b - a) != end - start:
+        # what is left reaches past the first or the last exon's outer end
         raise VariantError(
-            f"{where}: its reference sequence {ref} does not match the genome "
-            f"({variant.genomic_seq_id}:{start}..{end} reads "
-            f"{revcomp(found) if transcript.strand == '-' else found})"
+            f"{where}: it reaches past the transcript's annotated ends "
+            f"({transcript.seq_id}:{transcript.low}-{transcript.high}); not embedded"
         )
-    return Edit(variant, first, first + len(ref_tx), bases)
+    first = min(a, b)
+    return Edit(variant, first, first + len(variant.genomic_ref_seq), bases)
 
 
-def _deletion_across_introns(variant: Variant, transcript: Transcript, first: int, after: int) -> Edit:
-    """A deletion from one exon into another: every intron between is deleted whole, so the
-    edit is the exonic bases it removes and the exons on either side are fused (the previous
-    PAVI's answer, issue 13). Its reference (as long as its span: :func:`check_variant`) is
-    checked at every exonic position."""
-    start = variant.genomic_start_pos
-    ref = variant.genomic_ref_seq
-    for offset, base in enumerate(ref):
-        index = transcript.index_of(start + offset)
-        if index is None:
-            continue  # intronic: deleted with its intron
-        found = transcript.seq[index]
-        genome = revcomp(found) if transcript.strand == "-" else found
-        if not _bases_match(base.upper(), genome):
+def check_reference(variant: Variant, fetch: FetchBases) -> None:
+    """Raise :class:`VariantError` unless the variant's reference allele is the genome's bases
+    (``N`` on either side matches anything), wherever it lies: exon, intron or elsewhere."""
+    if variant.is_insertion:
+        return
+    where = f"variant {variant.variant_id}"
+    try:
+        genome = fetch(variant.genomic_seq_id, variant.genomic_start_pos, variant.genomic_end_pos)
+    except SequenceError as error:
+        raise VariantError(f"{where}: its location cannot be read from the genome ({error})") from error
+    expected = variant.genomic_ref_seq.upper()
+    for offset, (e, g) in enumerate(zip(expected, genome, strict=True)):
+        if e != g and "N" not in (e, g):
+            whole = f" (reference allele {expected}, genome reads {genome})" if len(expected) > 1 else ""
             raise VariantError(
-                f"variant {variant.variant_id}: its reference sequence {ref} does not match the genome "
-                f"at {variant.genomic_seq_id}:{start + offset} (expected {base}, genome has {genome})"
+                f"{where}: reference mismatch at {variant.genomic_seq_id}:{variant.genomic_start_pos + offset}: "
+                f"expected {e}, genome has {g}{whole}"
             )
-    return Edit(variant, first, after, "")
 
 
-def _bases_match(expected: str, found: str) -> bool:
-    return len(expected) == len(found) and all(
-        e == f or "N" in (e, f) for e, f in zip(expected.upper(), found, strict=True)
+def _touches(edit: Edit, first: int, after: int) -> bool:
+    """Whether an edit changes bases ``[first, after)`` (an insertion: strictly inside them)."""
+    if edit.first == edit.after:
+        return first < edit.first < after
+    return edit.first < after and first < edit.after
+
+
+def _named(edits: list[Edit]) -> str:
+    ids = [e.variant.variant_id for e in edits]
+    return f"variant {ids[0]} changes" if len(ids) == 1 else f"variants {', '.join(ids)} change"
+
+
+def _stop_lost(edits: list[Edit], start: int, end: int, read: int) -> str:
+    """The message of a stop codon lost with no new stop: which variants, and how."""
+    causes = [f"{_named([e])} the stop codon" for e in edits if _touches(e, end - 3, end)]
+    causes += [
+        f"{_named([e])} the reading frame ({len(e.bases) - (e.after - e.first):+d} bases)"
+        for e in edits
+        if start <= e.first < end - 3 and (len(e.bases) - (e.after - e.first)) % 3
+    ]
+    return (
+        f"stop codon lost ({'; '.join(causes) or _named(edits) + ' the coding sequence'}) and no new "
+        f"in-frame stop codon before the transcript ends ({read} bases read from the start codon): "
+        "the alternative protein is not made"
     )
 
 
@@ -168,16 +188,22 @@ def _codon(position: int, start: int) -> int:
     return (position - start) // 3 + 1
 
 
-def alternative_protein(transcript: Transcript, frame: CodingFrame, variants: list[Variant]) -> AltProtein:
+def alternative_protein(
+    transcript: Transcript, frame: CodingFrame, variants: list[Variant], fetch: FetchBases
+) -> AltProtein:
     """Embed the variants and translate from the reference start codon (SPEC section 3).
 
-    Raises :class:`VariantError` for overlapping variants, a lost start codon, or a lost
-    stop codon with no new stop in the transcript's 3' part.
+    ``fetch`` reads the genome, to check every variant's reference allele. Raises
+    :class:`VariantError`, naming the variant and the reason, for overlapping variants, a
+    reference mismatch, a changed splice site, a lost start codon, or a lost stop codon with
+    no new stop in the transcript's 3' part.
     """
     for i, left in enumerate(variants):
         for right in variants[i + 1 :]:
             if left.overlaps(right):
                 raise VariantError(f"variants {left.variant_id} and {right.variant_id} overlap")
+    for variant in variants:
+        check_reference(variant, fetch)
     edits = sorted(
         (e for e in (variant_edit(v, transcript) for v in variants) if e is not None),
         key=lambda e: (e.first, e.after),
@@ -204,17 +230,19 @@ def alternative_protein(transcript: Transcript, frame: CodingFrame, variants: li
 
     ref_start = frame.start
     alt_start = ref_start + shift_before(ref_start)
-    if alt_seq[alt_start : alt_start + 3] != transcript.seq[ref_start : ref_start + 3]:
+    ref_codon, alt_codon = transcript.seq[ref_start : ref_start + 3], alt_seq[alt_start : alt_start + 3]
+    if alt_codon != ref_codon:
+        culprits = [e for e in edits if _touches(e, ref_start, ref_start + 3)]
         raise VariantError(
-            "Reference start codon is different from alternative start codon. "
-            "Alternative coding sequence rejected (start codon lost)."
+            f"{_named(culprits or edits)} the first codon of the CDS ({ref_codon} becomes {alt_codon or 'nothing'}): "
+            "start codon lost; the alternative protein is not made (no other start is searched)"
         )
     if first_stop(transcript.seq, ref_start, frame.end) is not None:
         # the reference protein ends at a stop: the alternative one ends at its first in-frame
         # stop, inside the coding region or, when the reference stop was lost, in the 3' exons
         stop = first_stop(alt_seq, alt_start)
         if stop is None:
-            raise VariantError("stop codon lost, and no new in-frame stop codon in the transcript (stop lost)")
+            raise VariantError(_stop_lost(edits, ref_start, frame.end, len(alt_seq) - alt_start))
         alt_coding = alt_seq[alt_start:stop]
     else:
         # a 3'-partial CDS (no stop in the reference): read to the coding region's mapped end
