@@ -183,3 +183,18 @@ def test_a_lambda_that_always_times_out_fails_the_job_with_a_report(tmp_path: Pa
     assert description["status"] == "FAILED" and description["error"] == "Sandbox.Timedout"
     assert report["status"] == "failed" and report["error"]["cause"].startswith("Task timed out")
     assert "alignment-output.aln" not in results and "aligned_seq_info.json" not in results
+
+
+def test_with_the_aws_guard_the_stack_refuses_local_files_and_loopback(
+    genome: Path, server: FileServer, tmp_path: Path
+) -> None:
+    """The local stack's one leniency (docs/decisions.md §3) switched off: AWS's guard refuses
+    the genomes every other local run reads, at validation, naming each entry."""
+    entries = entries_at(f"file://{genome}/genome.fa.gz")[:1] + entries_at(f"{server.url}/genome.fa.gz")[1:2]
+    _, _, description, report = run(
+        entries, tmp_path, env={"PAVI_URL_GUARD": "aws", "PAVI_FASTA_ALLOWLIST": "*,file://,127.0.0.1"}
+    )
+    assert description["status"] == "FAILED"
+    assert server.requests == []
+    text = json.dumps(report)
+    assert "local files are not allowed" in text and "non-public address 127.0.0.1" in text, report

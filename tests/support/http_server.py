@@ -33,15 +33,21 @@ class Faults:
 class FileServer:
     """Serve ``root`` (a folder) and ``documents`` (path -> bytes) on a loopback port."""
 
-    def __init__(self, root: Path | None = None, documents: dict[str, bytes] | None = None):
+    def __init__(
+        self,
+        root: Path | None = None,
+        documents: dict[str, bytes] | None = None,
+        address: tuple[str, int] = ("127.0.0.1", 0),
+    ):
         self.root = root
         self.documents = documents or {}
         self.faults = Faults()
         self.bytes_sent = 0
         self.requests: list[tuple[str, str | None]] = []
+        self.hosts: list[str] = []  # the Host header of each request
         self._failures: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
-        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(address, self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -97,6 +103,7 @@ class FileServer:
                 path = self.path.split("?")[0]
                 with server._lock:
                     server.requests.append((self.path, self.headers.get("Range")))
+                    server.hosts.append(self.headers.get("Host", ""))
                     count, status = server.faults.fail_first.get(path, (0, 0))
                     failing = server._failures[path] < count
                     if failing:
@@ -173,8 +180,10 @@ def _chunks(content: bytes | Path, start: int, end: int, size: int = 65536) -> I
 
 
 @contextmanager
-def serve(root: Path | None = None, documents: dict[str, bytes] | None = None) -> Iterator[FileServer]:
-    server = FileServer(root, documents).start()
+def serve(
+    root: Path | None = None, documents: dict[str, bytes] | None = None, address: tuple[str, int] = ("127.0.0.1", 0)
+) -> Iterator[FileServer]:
+    server = FileServer(root, documents, address).start()
     try:
         yield server
     finally:

@@ -16,7 +16,7 @@ from support.http_server import serve
 from pavi.domain.errors import GenomeAccessError, SequenceError, UrlNotAllowedError
 from pavi.domain.genome import IndexedFasta, open_fasta
 from pavi.domain.sources import transfer_counters
-from pavi.domain.url_policy import UrlPolicy
+from pavi.domain.url_policy import Resolved, UrlPolicy
 
 
 @pytest.fixture(scope="module")
@@ -241,10 +241,11 @@ class TestAllowList:
             checked: list[str] = []
 
             class Recording(UrlPolicy):
-                def check(self, url: str) -> None:
+                def resolve(self, url: str) -> Resolved:
                     checked.append(url)
                     if "169.254" in url:
                         raise UrlNotAllowedError(f"{url}: refused")
+                    return super().resolve(url)
 
             with pytest.raises(UrlNotAllowedError):
                 IndexedFasta(f"{server.url}/moved.fa.gz", Recording(None))

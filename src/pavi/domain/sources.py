@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 
 from pavi.domain.errors import GenomeAccessError, UrlNotAllowedError
-from pavi.domain.url_policy import UrlPolicy
+from pavi.domain.url_policy import Resolved, UrlPolicy
 
 if TYPE_CHECKING:
     import urllib3
@@ -129,23 +129,56 @@ def http_retry(total: int = 4) -> urllib3.Retry:
     )
 
 
+_pinned_lock = threading.Lock()
+_pinned: dict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = {}
+MAX_PINNED_POOLS = 16
+
+
+def _pinned_pool(resolved: Resolved) -> urllib3.HTTPConnectionPool:
+    """A keep-alive pool that connects to the checked address (never a second DNS lookup), while
+    the request names the host (``Host``, TLS SNI and certificate check)."""
+    import urllib3
+
+    parsed = resolved.parsed
+    key = (parsed.scheme, parsed.host, parsed.port, resolved.address)
+    with _pinned_lock:
+        pool = _pinned.get(key)
+        if pool is None:
+            if len(_pinned) >= MAX_PINNED_POOLS:
+                _pinned.pop(next(iter(_pinned))).close()
+            common: dict[str, Any] = {"maxsize": 16, "block": False, "timeout": http_timeout()}
+            if parsed.scheme == "https":
+                pool = urllib3.HTTPSConnectionPool(
+                    resolved.address, parsed.port, server_hostname=parsed.host, assert_hostname=parsed.host, **common
+                )
+            else:
+                pool = urllib3.HTTPConnectionPool(resolved.address, parsed.port, **common)
+            _pinned[key] = pool
+        return pool
+
+
 def http_get(
     url: str, policy: UrlPolicy, headers: dict[str, str] | None = None, retries: int = 4
 ) -> urllib3.BaseHTTPResponse:
-    """GET with retries, following at most :data:`MAX_REDIRECTS` redirects, each checked by ``policy``."""
+    """GET with retries, following at most :data:`MAX_REDIRECTS` redirects.
+
+    Every hop is parsed once, checked by ``policy`` and connected to the address that was
+    checked (:meth:`UrlPolicy.resolve`): what is checked is what is read.
+    """
     import urllib3
 
     for _ in range(MAX_REDIRECTS + 1):
-        policy.check(url)
+        resolved = policy.resolve(url)
         try:
-            response = http_pool().request(
+            response = _pinned_pool(resolved).urlopen(
                 "GET",
-                url,
-                headers=headers,
+                resolved.parsed.target,
+                headers={**(headers or {}), "Host": resolved.parsed.host_header},
                 retries=http_retry(retries),
                 redirect=False,
                 timeout=http_timeout(),
                 preload_content=True,
+                assert_same_host=False,
             )
         except urllib3.exceptions.HTTPError as error:
             raise GenomeAccessError(f"{url}: unreachable after {retries + 1} attempts ({error})") from error
@@ -215,6 +248,10 @@ def reset_clients() -> None:
         _s3_client = None
     with _pool_lock:
         _pool = None
+    with _pinned_lock:
+        for pool in _pinned.values():
+            pool.close()
+        _pinned.clear()
 
 
 def split_s3(url: str) -> tuple[str, str]:
@@ -269,7 +306,7 @@ def open_source(url: str, policy: UrlPolicy | None = None) -> ByteSource:
     policy = policy or UrlPolicy.from_env()
     scheme = urlsplit(url).scheme.lower()
     if scheme in {"http", "https"}:
-        policy.check(url)
+        policy.admit(url)  # every request resolves and checks its host again (pinned): no lookup here
         return HttpSource(url, policy)
     if scheme == "s3":
         return S3Source(url, policy)

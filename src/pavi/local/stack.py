@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 from pavi.aws.job_store import JobPaths
 from pavi.aws.joblog import execution_history
 from pavi.aws.steps import execution_input
+from pavi.domain.url_policy import GUARD_ENV
 from pavi.local.account import Account, DeployError, deploy_problems
 from pavi.local.batch_host import BatchHost, camel_case_submit
 from pavi.local.cloudformation import (
@@ -101,9 +102,14 @@ class EmulatedStack:
 
     # -- the environments of the functions and jobs
     def overrides(self) -> dict[str, str]:
-        """Local settings for every function and job: this process's ``PAVI_*`` and ``env``."""
+        """Local settings for every function and job: this process's ``PAVI_*`` and ``env``.
+
+        The URL guard is the local one unless asked otherwise (``PAVI_URL_GUARD=aws``): genomes
+        here are this machine's files and loopback servers, which AWS's guard refuses by design
+        (``docs/decisions.md`` §3).
+        """
         mine = {k: v for k, v in os.environ.items() if k.startswith("PAVI_") and k not in {"PAVI_BUCKET"}}
-        return {**mine, **self.extra_env}
+        return {GUARD_ENV: "local", **mine, **self.extra_env}
 
     def _endpoint_env(self) -> dict[str, str]:
         return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ENDPOINT_URL_S3": self.endpoint}
