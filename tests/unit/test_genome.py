@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import random
+import shutil
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
 import pysam
 import pytest
 from moto import mock_aws
-from support.genomes import random_dna, write_fasta
+from support.genomes import GeneDesign, random_dna, write_fasta
 from support.http_server import serve
 
 from pavi.domain.errors import GenomeAccessError, SequenceError, UrlNotAllowedError
 from pavi.domain.genome import IndexedFasta, open_fasta
+from pavi.domain.request import parse_job
+from pavi.domain.retrieval import retrieve_entry
 from pavi.domain.sources import transfer_counters
 from pavi.domain.url_policy import Resolved, UrlPolicy
 
@@ -57,6 +61,7 @@ def test_http_reads_are_exact_ranges_and_indexes_are_fetched_once(genome: Path) 
         assert open_fasta(url) is fasta
         index_requests = [path for path, _ in server.requests]
         assert index_requests == ["/genome.fa.gz.fai", "/genome.fa.gz.gzi"]
+        fasta.fetch("chr1", 1, 10)  # the first read of a sequence checks its header (issue 14, item 7)
         server.reset_counters()
         assert fasta.fetch("chr1", 100_001, 100_300) == oracle.fetch("chr1", 100_000, 100_300).upper()
         ranges = [r for _, r in server.requests]
@@ -251,3 +256,61 @@ class TestAllowList:
                 IndexedFasta(f"{server.url}/moved.fa.gz", Recording(None))
             assert checked[-1] == "http://169.254.169.254/latest/meta-data/"
             assert not any("169.254" in path for path, _ in server.requests)
+
+
+class TestStaleIndex:
+    """A .fai that does not match its FASTA fails the read with a clear error instead of
+    answering other bases (issue 14, item 7)."""
+
+    @staticmethod
+    def rewrite_fai(folder: Path, name: str, change: Callable[[list[str]], list[str]]) -> Path:
+        fai = (folder / f"{name}.fai").read_text().splitlines()
+        (folder / f"{name}.fai").write_text("".join("\t".join(change(line.split("\t"))) + "\n" for line in fai))
+        return folder / name
+
+    @pytest.fixture
+    def copy(self, genome: Path, tmp_path: Path) -> Path:
+        for file in genome.iterdir():
+            shutil.copy(file, tmp_path / file.name)
+        return tmp_path
+
+    @pytest.mark.parametrize("name", ["genome.fa.gz", "plain.fa"])
+    @pytest.mark.parametrize("shift", [1, -1, 61])
+    def test_shifted_offsets_are_refused(self, copy: Path, name: str, shift: int) -> None:
+        path = self.rewrite_fai(copy, name, lambda f: [f[0], f[1], str(int(f[2]) + shift), f[3], f[4]])
+        fasta = IndexedFasta(str(path))
+        with pytest.raises(GenomeAccessError, match=r"\.fai index does not match the FASTA \(sequence 'chr2'"):
+            fasta.fetch("chr2", 1_000, 1_100)
+
+    @pytest.mark.parametrize("name", ["genome.fa.gz", "plain.fa"])
+    def test_a_wrong_line_length_is_refused(self, copy: Path, name: str) -> None:
+        path = self.rewrite_fai(copy, name, lambda f: [f[0], f[1], f[2], str(int(f[3]) - 1), str(int(f[4]) - 1)])
+        with pytest.raises(GenomeAccessError, match="first line should hold 59 bases then a line end"):
+            IndexedFasta(str(path)).fetch("chr1", 1_000, 1_100)
+
+    def test_two_sequences_swapped_in_the_index_are_refused(self, copy: Path) -> None:
+        lines = (copy / "genome.fa.gz.fai").read_text().splitlines()
+        first, second = (line.split("\t") for line in lines[:2])
+        first[0], second[0] = second[0], first[0]
+        (copy / "genome.fa.gz.fai").write_text("\n".join(["\t".join(first), "\t".join(second), *lines[2:]]) + "\n")
+        with pytest.raises(GenomeAccessError, match="should follow its header line"):
+            IndexedFasta(str(copy / "genome.fa.gz")).fetch("chr1", 10, 20)
+
+    def test_a_stale_index_fails_the_entry_not_the_protein(self, tmp_path: Path) -> None:
+        """Through the retrieval: the reference gets an error naming the index, no protein."""
+        design = GeneDesign()
+        gene = design.on_strand("+")
+        path = write_fasta(tmp_path, {"other": random_dna(500, 4), design.seq_id: gene.genome})
+        self.rewrite_fai(tmp_path, path.name, lambda f: [f[0], f[1], str(int(f[2]) + 1), f[3], f[4]])
+        result = retrieve_entry(parse_job([gene.entry(str(path))]).seq_regions[0])
+        assert result.reference.protein is None
+        assert "does not match the FASTA" in result.reference.info["error"]
+        assert "samtools faidx" in result.reference.info["error"]
+
+    def test_a_header_with_a_description_is_accepted(self, tmp_path: Path) -> None:
+        plain = tmp_path / "described.fa"
+        plain.write_text(">chrD a long description " + "x" * 5000 + "\nACGTACGTAC\nGTACGT\n>chrE\nTTTT\n")
+        pysam.faidx(str(plain))
+        fasta = IndexedFasta(str(plain))
+        assert fasta.fetch("chrD", 1, 16) == "ACGTACGTACGTACGT"
+        assert fasta.fetch("chrE", 2, 3) == "TT"

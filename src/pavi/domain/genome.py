@@ -26,6 +26,7 @@ from pavi.domain.url_policy import UrlPolicy
 
 BGZF_SUFFIXES = (".gz", ".bgz", ".bgzf")
 BLOCK_CACHE_SIZE = 256  # decompressed blocks kept per genome: at most 16 MiB
+HEADER_LOOK_BACK = 4096  # bytes read before a sequence to find its header line
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class IndexedFasta:
             self.block_offsets, self.text_offsets = parse_gzi(self._index_file(".gzi"), url + ".gzi")
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._lock = threading.Lock()
+        self._verified: set[str] = set()
 
     def _index_file(self, suffix: str) -> bytes:
         index_url = self.url + suffix
@@ -147,6 +149,8 @@ class IndexedFasta:
     def fetch(self, seq_id: str, start: int, end: int) -> str:
         """Bases ``start..end`` (1-based, inclusive, plus strand) of ``seq_id``, upper-cased."""
         record = self.record(seq_id)
+        if record.name not in self._verified:
+            self._verify(record)
         if start < 1 or end < start:
             raise SequenceError(f"region {start}..{end} of {seq_id!r} is not a valid 1-based region")
         if end > record.length:
@@ -162,6 +166,40 @@ class IndexedFasta:
                 f"{end - start + 1}; the FASTA does not match its .fai index"
             )
         return bases.decode("ascii", errors="replace").upper()
+
+    def _verify(self, record: FaiRecord) -> None:
+        """Check, once per sequence, that the index matches the FASTA where it is read: the line
+        before the sequence's offset is its header, and its first line ends where the index says.
+        A stale index (offsets shifted, another version of the file) would otherwise give wrong
+        bases, and a wrong protein, without any error."""
+        stale = f"{self.url}: its .fai index does not match the FASTA (sequence {record.name!r}"
+        advice = "; re-index it with 'samtools faidx'"
+        if record.offset < len(record.name) + 2:
+            raise GenomeAccessError(f"{stale} cannot start at byte {record.offset}){advice}")
+        look_back = max(0, record.offset - HEADER_LOOK_BACK)
+        first_line = min(record.length, record.line_bases)
+        end = record.offset + first_line + (record.line_width - record.line_bases if record.length > first_line else 0)
+        text = self._text(look_back, max(end, record.offset + first_line) - 1)
+        header_end = record.offset - look_back
+        before, line = text[:header_end], text[header_end:]
+        start_of_line = before.rfind(b"\n", 0, len(before) - 1) + 1
+        header = before[start_of_line:].rstrip(b"\r\n").split(maxsplit=1)
+        header_seen = start_of_line > 0 or look_back == 0  # a header over 4 KiB long is not looked at
+        named = header[:1] == [b">" + record.name.encode()]
+        if not before.endswith(b"\n") or (header_seen and not named):
+            shown = before[-40:].decode("ascii", "replace")
+            raise GenomeAccessError(
+                f"{stale} should follow its header line at byte {record.offset}; "
+                f"the text before it is {shown!r}){advice}"
+            )
+        bases, terminator = line[:first_line], line[first_line:]
+        if any(c in bases for c in b"\r\n>") or terminator.strip(b"\r\n"):
+            raise GenomeAccessError(
+                f"{stale}: its first line should hold {first_line} bases then a line end, "
+                f"but reads {line.decode('ascii', 'replace')[: first_line + 4]!r}){advice}"
+            )
+        with self._lock:
+            self._verified.add(record.name)
 
     def _text(self, first: int, last: int) -> bytes:
         """Uncompressed FASTA text from offset ``first`` to ``last`` inclusive."""
