@@ -30,8 +30,8 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from pavi.aws.job_store import JobPaths
 from pavi.aws.joblog import execution_history, readable_log
 from pavi.aws.steps import execution_input, url_problems
-from pavi.domain.errors import Problem, RequestValidationError
-from pavi.domain.request import parse_job
+from pavi.domain.errors import EntryLimitError, Problem, RequestValidationError
+from pavi.domain.request import MAX_DEPTH, nesting_depth, parse_job
 from pavi.domain.url_policy import UrlPolicy
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "pavi")
@@ -152,16 +152,18 @@ def create_job() -> Response[str]:
         return _problems(413, f"the body is larger than {limit} bytes", [Problem(None, "", "body too large")])
     try:
         payload = json.loads(raw)
+    except RecursionError:
+        return _problems(400, "the body nests too deeply", [Problem(None, "", f"more than {MAX_DEPTH} levels")])
     except ValueError as error:
         return _problems(400, "the body is not JSON", [Problem(None, "", f"not JSON: {error}")])
+    if nesting_depth(payload) > MAX_DEPTH:
+        return _problems(400, "the body nests too deeply", [Problem(None, "", f"more than {MAX_DEPTH} levels")])
     try:
-        job = parse_job(payload)
+        job = parse_job(payload, max_entries=_int_env("PAVI_MAX_ENTRIES", DEFAULT_MAX_ENTRIES))
+    except EntryLimitError as error:
+        return _problems(413, "too many entries", error.problems)
     except RequestValidationError as error:
         return _problems(422, "invalid request", error.problems)
-    most = _int_env("PAVI_MAX_ENTRIES", DEFAULT_MAX_ENTRIES)
-    if len(job.seq_regions) > most:
-        problem = Problem(None, "", f"{len(job.seq_regions)} entries: at most {most} per job")
-        return _problems(413, "too many entries", [problem])
     problems = url_problems(job, UrlPolicy.from_env())
     if problems:
         return _problems(422, "fasta_file_url not allowed", problems)

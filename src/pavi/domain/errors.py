@@ -38,6 +38,10 @@ class RequestValidationError(PaviError):
         super().__init__(f"invalid request ({len(problems)} problem(s)):\n{lines}")
 
 
+class EntryLimitError(RequestValidationError):
+    """A request with more entries than a job may have (checked before any entry is validated)."""
+
+
 class GenomeAccessError(PaviError):
     """A genome FASTA or its index could not be read (missing, unreachable, corrupt, refused)."""
 

@@ -10,19 +10,32 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pavi.domain.errors import Problem, RequestValidationError
+from pavi.domain.errors import EntryLimitError, Problem, RequestValidationError
 
-UNIQUE_ENTRY_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+UNIQUE_ENTRY_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")  # whole value: fullmatch
 _STRING_REGION = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
 _BASES = re.compile(r"^[ACGTNacgtn]*$")
 _PLUS = {"+", "+1", "pos", "1"}
 _MINUS = {"-", "-1", "neg"}
 URL_SCHEMES = ("https://", "http://", "s3://", "file://")
+MAX_DEPTH = 32  # JSON nesting a request may have: entries are 4 levels deep
+_HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # control, format (bidi, zero-width), unassigned
+
+
+def _visible(value: str) -> str:
+    """``value`` unless it holds a control, format (bidirectional, zero-width) or unassigned character."""
+    for char in value:
+        if unicodedata.category(char) in _HIDDEN:
+            name = unicodedata.name(char, "a control character")
+            raise ValueError(f"{value!r} holds U+{ord(char):04X} ({name}), which is not allowed")
+    return value
+
 
 Strand = Literal["+", "-"]
 
@@ -30,7 +43,7 @@ Strand = Literal["+", "-"]
 class Region(BaseModel):
     """A 1-based, inclusive genomic region on the plus strand, normalised to start <= end."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     start: int = Field(ge=1)
     end: int = Field(ge=1)
@@ -43,7 +56,7 @@ class Region(BaseModel):
             if not match:
                 raise ValueError(f"region {value!r} is not of the form 'start..end' (1-based, inclusive)")
             value = {"start": int(match[1]), "end": int(match[2])}
-        if isinstance(value, dict) and isinstance(value.get("start"), int) and isinstance(value.get("end"), int):
+        if isinstance(value, dict) and all(type(value.get(k)) is int for k in ("start", "end")):
             low, high = sorted((value["start"], value["end"]))
             value = {**value, "start": low, "end": high}
         return value
@@ -60,6 +73,13 @@ class CdsRegion(Region):
     """A CDS region; ``frame`` is the GFF phase (bases to skip to the first whole codon)."""
 
     frame: Literal[0, 1, 2]
+
+    @field_validator("frame", mode="before")
+    @classmethod
+    def _integer_frame(cls, value: Any) -> Any:
+        if type(value) is not int:
+            raise ValueError(f"frame must be the integer 0, 1 or 2, not {value!r}")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -80,14 +100,19 @@ class InlineVariant(BaseModel):
     An insertion gives its two flanking bases as start/end (end = start + 1) and ref "".
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    variant_id: str = Field(min_length=1)
+    variant_id: str = Field(min_length=1, max_length=500)
     seq_id: str = Field(min_length=1)
     start: int = Field(ge=1)
     end: int = Field(ge=1)
     ref: str = ""
     alt: str = ""
+
+    @field_validator("variant_id", "seq_id")
+    @classmethod
+    def _names(cls, value: str) -> str:
+        return _visible(value)
 
     @field_validator("ref", "alt")
     @classmethod
@@ -115,7 +140,7 @@ class InlineVariant(BaseModel):
 class Entry(BaseModel):
     """One transcript to retrieve, with its variants (SPEC section 1)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
     unique_entry_id: str
     base_seq_name: str = Field(min_length=1)
@@ -131,7 +156,7 @@ class Entry(BaseModel):
     @field_validator("unique_entry_id")
     @classmethod
     def _entry_id(cls, value: str) -> str:
-        if not UNIQUE_ENTRY_ID.match(value):
+        if not UNIQUE_ENTRY_ID.fullmatch(value):
             raise ValueError("must be 1 to 200 characters of A-Z, a-z, 0-9, '.', '_' or '-' (it is used in file names)")
         return value
 
@@ -156,16 +181,29 @@ class Entry(BaseModel):
 
     @field_validator("base_seq_name", "alt_seq_name_suffix")
     @classmethod
-    def _no_spaces(cls, value: str) -> str:
-        if any(c.isspace() for c in value) or ">" in value:
-            raise ValueError(f"{value!r}: sequence names must not hold white space or '>'")
+    def _sequence_name(cls, value: str) -> str:
+        """Names go into FASTA headers and Clustal Omega's fixed-width name column."""
+        if any(not 0x21 <= ord(c) <= 0x7E for c in value) or ">" in value:
+            raise ValueError(
+                f"{value!r}: sequence names are printable ASCII without white space or '>' "
+                "(they name FASTA records and alignment rows)"
+            )
+        if len(value) > 200:
+            raise ValueError(f"sequence names are at most 200 characters ({len(value)} given)")
         return value
+
+    @field_validator("seq_id", "fasta_file_url")
+    @classmethod
+    def _visible_text(cls, value: str) -> str:
+        return _visible(value)
 
     @field_validator("variant_ids")
     @classmethod
     def _variant_ids(cls, value: list[str]) -> list[str]:
         if any(not v.strip() for v in value):
             raise ValueError("variant IDs must not be empty")
+        for v in value:
+            _visible(v)
         return value
 
     @model_validator(mode="after")
@@ -245,8 +283,29 @@ def unwrap_payload(payload: Any) -> Any:
     return payload
 
 
-def parse_job(payload: Any) -> Job:
-    """Validate a payload and return the :class:`Job`, or raise with every problem listed."""
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply lists and objects nest in ``value`` (counted without recursion), up to ``limit + 1``."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_job(payload: Any, max_entries: int | None = None) -> Job:
+    """Validate a payload and return the :class:`Job`, or raise with every problem listed.
+
+    The entry count is checked first (:class:`EntryLimitError`), before any entry is
+    validated. Entries whose sequence names repeat an earlier entry's are given distinct ones
+    (:func:`distinct_names`).
+    """
+    if nesting_depth(payload) > MAX_DEPTH:
+        raise RequestValidationError([Problem(None, "", f"the request nests deeper than {MAX_DEPTH} levels")])
     entries = unwrap_payload(payload)
     if not isinstance(entries, list):
         raise RequestValidationError(
@@ -254,6 +313,8 @@ def parse_job(payload: Any) -> Job:
         )
     if not entries:
         raise RequestValidationError([Problem(None, "", "the request holds no entries")])
+    if max_entries is not None and len(entries) > max_entries:
+        raise EntryLimitError([Problem(None, "", f"{len(entries)} entries: at most {max_entries} per job")])
     problems: list[Problem] = []
     parsed: list[Entry] = []
     seen: dict[str, int] = {}
@@ -278,4 +339,21 @@ def parse_job(payload: Any) -> Job:
         parsed.append(entry)
     if problems:
         raise RequestValidationError(problems)
-    return Job(seq_regions=parsed)
+    return Job(seq_regions=distinct_names(parsed))
+
+
+def distinct_names(entries: list[Entry]) -> list[Entry]:
+    """The entries, each later one whose sequence names repeat an earlier one's renamed
+    ``{base_seq_name}_2`` (``_3``...), so that every alignment row and seq-info key is its own
+    (``docs/decisions.md`` §7)."""
+    taken: set[str] = set()
+    renamed = []
+    for entry in entries:
+        number = 1
+        candidate = entry
+        while any(name in taken for name in candidate.output_names()):
+            number += 1
+            candidate = entry.model_copy(update={"base_seq_name": f"{entry.base_seq_name}_{number}"})
+        taken.update(candidate.output_names())
+        renamed.append(candidate)
+    return renamed

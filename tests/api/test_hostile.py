@@ -1,0 +1,104 @@
+"""The hostile-input corpus (``support.hostile``) against the validator, the API handler (in its
+own process, as API Gateway invokes it) and ``pavi serve`` over HTTP: every case gets its
+answer, naming the entry's field or the reason, and never a 500 (issue 14, items 10 to 12)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.hostile import MAX_ENTRIES, Case, corpus
+
+from pavi.aws.steps import url_problems
+from pavi.domain.errors import EntryLimitError, RequestValidationError
+from pavi.domain.request import MAX_DEPTH, nesting_depth, parse_job
+from pavi.domain.url_policy import UrlPolicy
+from pavi.local.serve import proxy_event
+from pavi.local.stack import EmulatedStack
+
+PAVI = str(Path(sys.executable).with_name("pavi"))
+CASES = corpus()
+
+
+def test_the_corpus_is_large_and_its_names_unique() -> None:
+    assert len(CASES) >= 50
+    assert len({case.name for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.is_json and len(c.body) <= 1 << 20], ids=lambda c: c.name)
+def test_the_validator_refuses_each_case(case: Case) -> None:
+    """Every JSON case the API's body-size limit lets through."""
+    payload = json.loads(case.body)
+    if case.status == 400:
+        assert nesting_depth(payload) > MAX_DEPTH
+    with pytest.raises(RequestValidationError) as raised:
+        job = parse_job(payload, max_entries=MAX_ENTRIES)
+        problems = url_problems(job, UrlPolicy.from_env())
+        if problems:
+            raise RequestValidationError(problems)
+    assert isinstance(raised.value, EntryLimitError) == (case.status == 413)
+    assert case.names in str(raised.value), str(raised.value)
+
+
+def test_the_entry_count_is_checked_before_any_entry() -> None:
+    junk = [{"unique_entry_id": f"e{i}", "exon_seq_regions": [{"start": "x"}]} for i in range(8_500)]
+    started = time.perf_counter()
+    with pytest.raises(EntryLimitError, match="8500 entries: at most 500"):
+        parse_job(junk, max_entries=500)
+    assert time.perf_counter() - started < 0.05
+
+
+def answer_names(status: int, body: bytes, case: Case) -> None:
+    assert status == case.status, (case.name, status, body[:300])
+    data = json.loads(body)
+    assert case.names in json.dumps(data, ensure_ascii=False), (case.name, data)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
+    with EmulatedStack(log_dir=tmp_path_factory.mktemp("logs"), env={"PAVI_MAX_ENTRIES": str(MAX_ENTRIES)}) as local:
+        yield local
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_the_api_handler_answers_each_case(stack: EmulatedStack, case: Case) -> None:
+    answer = stack.invoke("ApiFunction", proxy_event("POST", "/api/pipeline-job/", case.body, {}))
+    answer_names(int(answer["statusCode"]), str(answer["body"]).encode(), case)
+
+
+@pytest.fixture(scope="module")
+def server(stack: EmulatedStack) -> Iterator[str]:
+    """``pavi serve`` in its own process (it runs its own stack; this module's is closed first)."""
+    stack.__exit__(None, None, None)
+    env = {**os.environ, "PAVI_MAX_ENTRIES": str(MAX_ENTRIES)}
+    process = subprocess.Popen([PAVI, "serve", "--port", "0"], stderr=subprocess.PIPE, text=True, env=env)
+    assert process.stderr is not None
+    try:
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/api/", process.stderr.readline())
+        assert match
+        yield f"http://127.0.0.1:{match[1]}"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_pavi_serve_answers_each_case(server: str, case: Case) -> None:
+    call = urllib.request.Request(
+        f"{server}/api/pipeline-job/", data=case.body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(call, timeout=30) as answer:
+            status, body = answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read()
+    answer_names(status, body, case)
