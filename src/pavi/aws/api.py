@@ -27,6 +27,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
+from pavi.aws import api_docs
 from pavi.aws.job_store import JobPaths
 from pavi.aws.joblog import execution_history, readable_log
 from pavi.aws.steps import execution_input, url_problems
@@ -41,6 +42,9 @@ DEFAULT_MAX_ENTRIES = 500
 # A Lambda proxy response carries at most 6 MB; keep well under it.
 DEFAULT_INLINE_RESULT = 4 * 1024 * 1024
 PRESIGNED_SECONDS = 300
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+IDEMPOTENCY_NAMESPACE = uuid.UUID("5d1f9a7e-3c1b-4f5e-9b8e-2f0c6a4d7e91")
 STATUS = {
     "RUNNING": "running",
     "SUCCEEDED": "completed",
@@ -101,8 +105,10 @@ def _execution_arn(job_uuid: str) -> str:
     return f"{prefix}:execution:{name}:{job_uuid}"
 
 
-def _json(status: int, body: Any) -> Response[str]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body), headers=headers
+    )
 
 
 def _problems(status: int, message: str, problems: list[Problem]) -> Response[str]:
@@ -126,18 +132,24 @@ def _describe(job_uuid: str) -> dict[str, Any]:
 
 
 def _status(job_uuid: str, description: dict[str, Any]) -> str:
-    status = STATUS.get(description["status"], "failed")
-    if status == "running":
-        sfn, _ = _clients()
-        events = sfn.get_execution_history(executionArn=description["executionArn"], maxResults=3)["events"]
-        if not any(event["type"].endswith("StateEntered") for event in events):
-            return "pending"
-    return status
+    """A job that exists is ``running`` until it ends: never ``pending``, which the web UI reads
+    as a failed status fetch (issue 14, item 15)."""
+    return STATUS.get(description["status"], "failed")
 
 
 @app.get("/api/health")
 def health() -> Response[str]:
     return _json(200, {"status": "up"})
+
+
+@app.get("/openapi.json")
+def openapi_document() -> Response[str]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=api_docs.document_text())
+
+
+@app.get("/api/docs")
+def openapi_page() -> Response[str]:
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=api_docs.page())
 
 
 @app.post("/api/pipeline-job/")
@@ -167,12 +179,49 @@ def create_job() -> Response[str]:
     problems = url_problems(job, UrlPolicy.from_env())
     if problems:
         return _problems(422, "fasta_file_url not allowed", problems)
-    job_uuid = str(uuid.uuid4())
-    start = execution_input(payload, JobPaths(f"s3://{_bucket()}", job_uuid))
+    key = app.current_event.get_header_value(IDEMPOTENCY_HEADER, case_sensitive=False)
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        problem = Problem(None, IDEMPOTENCY_HEADER, "1 to 255 printable ASCII characters (a UUID is best)")
+        return _problems(400, f"invalid {IDEMPOTENCY_HEADER}", [problem])
+    job_uuid = _job_uuid(key)
     sfn, _ = _clients()
-    sfn.start_execution(stateMachineArn=_state_machine_arn(), name=job_uuid, input=json.dumps(start))
+    if key is not None and (replayed := _replay(job_uuid, payload)) is not None:
+        return replayed
+    start = json.dumps(execution_input(payload, JobPaths(f"s3://{_bucket()}", job_uuid)))
+    try:
+        sfn.start_execution(stateMachineArn=_state_machine_arn(), name=job_uuid, input=start)
+    except sfn.exceptions.ExecutionAlreadyExists:  # two retries at once: the other one started it
+        replayed = _replay(job_uuid, payload)
+        if replayed is None:
+            raise
+        return replayed
     logger.info("job started", extra={"job_id": job_uuid, "entries": len(job.seq_regions)})
     return _json(201, _job(job_uuid, "pending"))
+
+
+def _replay(job_uuid: str, payload: Any) -> Response[str] | None:
+    """The answer to a retry: the job its idempotency key started (201, ``Idempotent-Replayed``),
+    409 when that job was started with another body, None when there is no such job yet."""
+    sfn, _ = _clients()
+    try:
+        first = sfn.describe_execution(executionArn=_execution_arn(job_uuid))
+    except sfn.exceptions.ExecutionDoesNotExist:
+        return None
+    started = execution_input(payload, JobPaths(f"s3://{_bucket()}", job_uuid), write=False)
+    if json.loads(first.get("input") or "null") != started:
+        problem = Problem(None, IDEMPOTENCY_HEADER, f"job {job_uuid} was started with this key and another body")
+        return _problems(409, f"{IDEMPOTENCY_HEADER} used already for another request", [problem])
+    logger.info("job replayed", extra={"job_id": job_uuid})
+    return _json(201, _job(job_uuid, "pending"), {"Idempotent-Replayed": "true"})
+
+
+def _job_uuid(key: str | None) -> str:
+    """A new job's uuid: random, or derived from the client's idempotency key, so that a retry
+    names the same execution (scoped by the caller's API key when there is one)."""
+    if key is None:
+        return str(uuid.uuid4())
+    caller = (app.current_event.request_context.identity.api_key_id or "") if app.current_event.request_context else ""
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{caller}\n{key}"))
 
 
 @app.get("/api/pipeline-job/<job_uuid>")

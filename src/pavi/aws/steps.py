@@ -10,6 +10,7 @@ The job's files and report: :mod:`pavi.aws.job_store`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -45,14 +46,17 @@ def url_problems(job: Job, policy: UrlPolicy) -> list[Problem]:
     return problems
 
 
-def execution_input(payload: Any, paths: JobPaths) -> dict[str, Any]:
+def execution_input(payload: Any, paths: JobPaths, write: bool = True) -> dict[str, Any]:
     """The state machine input for a request: inline when small, else a reference to it in
-    the job store (written here), as an execution's input is capped at 256 KB."""
+    the job store (written here unless ``write`` is false), as an execution's input is capped
+    at 256 KB."""
     body = json.dumps(payload)
     if len(body.encode()) <= INLINE_REQUEST_LIMIT:
         return payload if isinstance(payload, dict) else {"seq_regions": payload}
-    storage.write_text(paths.request, body, "application/json")
-    return {"request_uri": paths.request}
+    if write:
+        storage.write_text(paths.request, body, "application/json")
+    # the digest tells a retried request from another one with the same idempotency key
+    return {"request_uri": paths.request, "request_sha256": hashlib.sha256(body.encode()).hexdigest()}
 
 
 def load_request(execution_input: Any, store: str) -> Any:
