@@ -14,12 +14,15 @@ payload could not be read; 2 for an invalid request, with every problem listed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ from pavi.domain.retrieval import EntryResult, retrieve_entry, write_entry
 from pavi.domain.url_policy import UrlPolicy
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_STOPPED = 128 + signal.SIGTERM  # as a shell reports a process SIGTERM ended
 
 
 def _say(message: str) -> None:
@@ -155,23 +159,64 @@ def cmd_align(args: argparse.Namespace) -> int:
 
 
 def cmd_clustalo(args: argparse.Namespace) -> int:
-    """The alignment Batch job: one FASTA in, one Clustal file out (local or S3)."""
+    """The alignment Batch job: one FASTA in, one Clustal file out (local or S3).
+
+    When Clustal Omega fails, or the attempt is stopped (SIGTERM: Batch's time-out or a
+    cancelled job), its reason goes to ``--error-out`` for the job's report; Clustal Omega is
+    stopped with it and its scratch folder removed.
+    """
     from pavi.domain.alignment import AlignmentError, run_clustalo
+
+    def tell(message: str) -> None:
+        _say(f"pavi clustalo: {message}")
+        if args.error_out:
+            try:
+                storage.write_text(args.error_out, message + "\n")
+            except Exception as error:  # the report then has Batch's reason only
+                _say(f"pavi clustalo: could not write {args.error_out} ({error})")
 
     started = time.monotonic()
     try:
-        fasta = storage.read_text(args.input)
-    except FileNotFoundError:
-        _say(f"pavi clustalo: the alignment input {args.input} does not exist")
-        return EXIT_FAILED
-    try:
-        clustal = run_clustalo(fasta, args.threads)
-    except AlignmentError as error:
-        _say(f"pavi clustalo: {error}")
-        return EXIT_FAILED
+        with stopped_by_sigterm():
+            try:
+                fasta = storage.read_text(args.input)
+            except FileNotFoundError:
+                tell(f"the alignment input {args.input} does not exist")
+                return EXIT_FAILED
+            try:
+                clustal = run_clustalo(fasta, args.threads)
+            except AlignmentError as error:
+                tell(str(error))
+                return EXIT_FAILED
+    except Stopped as stop:
+        tell(f"the alignment attempt was stopped ({stop}) after {time.monotonic() - started:.0f}s")
+        return EXIT_STOPPED
     storage.write_text(args.out, clustal)
     _say(f"aligned {fasta.count('>')} sequences into {args.out} in {time.monotonic() - started:.1f}s")
     return EXIT_OK
+
+
+class Stopped(BaseException):
+    """SIGTERM arrived: unwinds the work (child processes stopped, scratch removed)."""
+
+
+@contextlib.contextmanager
+def stopped_by_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Stopped` while the block runs. In a container this process is
+    PID 1, which gets no default SIGTERM action: without a handler, ``docker stop`` waits its
+    grace period and kills everything with SIGKILL, leaving nothing said."""
+
+    def stop(signum: int, _: object) -> None:
+        raise Stopped(signal.Signals(signum).name)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # a call in a thread (the local Batch host's in-process jobs): signals are the process's
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -229,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     clustalo.add_argument("input", help="protein FASTA (path or s3://), e.g. .../alignment-input.fa")
     clustalo.add_argument("--out", required=True, help="the Clustal file to write (path or s3://)")
+    clustalo.add_argument(
+        "--error-out", default=None, help="where to write why the alignment failed, if it does (path or s3://)"
+    )
     clustalo.add_argument(
         "--threads", type=int, default=None, help="threads (default: PAVI_ALIGN_THREADS, else the CPUs available)"
     )

@@ -5,18 +5,14 @@ answer, naming the entry's field or the reason, and never a 500 (issue 14, items
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.hostile import MAX_ENTRIES, Case, corpus
+from support.serve import Served, pavi_serve
 
 from pavi.aws.steps import url_problems
 from pavi.domain.errors import EntryLimitError, RequestValidationError
@@ -76,29 +72,14 @@ def test_the_api_handler_answers_each_case(stack: EmulatedStack, case: Case) -> 
 
 
 @pytest.fixture(scope="module")
-def server(stack: EmulatedStack) -> Iterator[str]:
+def server(stack: EmulatedStack) -> Iterator[Served]:
     """``pavi serve`` in its own process (it runs its own stack; this module's is closed first)."""
     stack.__exit__(None, None, None)
-    env = {**os.environ, "PAVI_MAX_ENTRIES": str(MAX_ENTRIES)}
-    process = subprocess.Popen([PAVI, "serve", "--port", "0"], stderr=subprocess.PIPE, text=True, env=env)
-    assert process.stderr is not None
-    try:
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/api/", process.stderr.readline())
-        assert match
-        yield f"http://127.0.0.1:{match[1]}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with pavi_serve({"PAVI_MAX_ENTRIES": str(MAX_ENTRIES)}) as running:
+        yield running
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_pavi_serve_answers_each_case(server: str, case: Case) -> None:
-    call = urllib.request.Request(
-        f"{server}/api/pipeline-job/", data=case.body, method="POST", headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(call, timeout=30) as answer:
-            status, body = answer.status, answer.read()
-    except urllib.error.HTTPError as error:
-        status, body = error.code, error.read()
+def test_pavi_serve_answers_each_case(server: Served, case: Case) -> None:
+    status, body, _ = server.request("/api/pipeline-job/", "POST", raw=case.body)
     answer_names(status, body, case)

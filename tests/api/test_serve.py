@@ -1,54 +1,33 @@
-"""`pavi serve` end to end over real HTTP, as the web UI uses it."""
+"""`pavi serve` end to end over real HTTP, as the web UI uses it: the API key the deployment's
+``ApiAuth`` asks for, jobs run behind it, and many clients at once (issue 14, items 4 and 8)."""
 
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-PAVI = str(Path(sys.executable).with_name("pavi"))
-
-
-@pytest.fixture
-def server() -> Iterator[str]:
-    process = subprocess.Popen([PAVI, "serve", "--port", "0"], stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None
-    try:
-        line = process.stderr.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/api/", line)
-        assert match, line
-        yield f"http://127.0.0.1:{match[1]}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+from support.demo import demo_entries
+from support.serve import Served, pavi_serve
 
 
-def request(url: str, method: str = "GET", body: Any = None) -> tuple[int, bytes]:
-    data = json.dumps(body).encode() if body is not None else None
-    call = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(call, timeout=30) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    with pavi_serve() as running:
+        yield running
 
 
-def wait_for(base: str, job: str, timeout: float = 240) -> str:
+def wait_for(served: Served, job: str, timeout: float = 240) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        status, data = request(f"{base}/api/pipeline-job/{job}")
+        status, data, _ = served.request(f"/api/pipeline-job/{job}")
         assert status == 200
         state: str = json.loads(data)["status"]
-        assert state in {"pending", "running", "completed", "failed"}
+        assert state in {"running", "completed", "failed"}  # never pending (issue 14, item 15)
         if state in {"completed", "failed"}:
             return state
         time.sleep(0.3)
@@ -56,30 +35,80 @@ def wait_for(base: str, job: str, timeout: float = 240) -> str:
 
 
 def test_pavi_serve_runs_jobs_behind_the_api(
-    server: str, genbank_payload: list[dict[str, Any]], conformance: Path
+    served: Served, genbank_payload: list[dict[str, Any]], conformance: Path
 ) -> None:
-    status, data = request(f"{server}/api/health")
+    status, data, _ = served.request("/api/health")
     assert status == 200 and json.loads(data) == {"status": "up"}
     entries = genbank_payload[:8]
-    status, data = request(f"{server}/api/pipeline-job/", "POST", entries)
+    status, data, _ = served.request("/api/pipeline-job/", "POST", entries)
     assert status == 201, data
     job = json.loads(data)["uuid"]
-    assert wait_for(server, job) == "completed"
-    status, aln = request(f"{server}/api/pipeline-job/{job}/result/alignment")
+    assert wait_for(served, job) == "completed"
+    status, aln, _ = served.request(f"/api/pipeline-job/{job}/result/alignment")
     assert status == 200 and aln.startswith(b"CLUSTAL O(1.2.4) multiple sequence alignment")
-    status, info = request(f"{server}/api/pipeline-job/{job}/result/seq-info")
+    status, info, _ = served.request(f"/api/pipeline-job/{job}/result/seq-info")
     assert status == 200 and {e["base_seq_name"] for e in entries} <= set(json.loads(info))
-    status, logs = request(f"{server}/api/pipeline-job/{job}/logs")
+    status, logs, _ = served.request(f"/api/pipeline-job/{job}/logs")
     assert status == 200 and b"retrieval: 8 entries done" in logs and b"job completed" in logs
 
     failure = json.loads((conformance / "pavi-upstream" / "api-payload-failure.json").read_text())
     for entry in failure:
         entry["fasta_file_url"] = entries[0]["fasta_file_url"]
-    status, data = request(f"{server}/api/pipeline-job/", "POST", failure)
+    status, data, _ = served.request("/api/pipeline-job/", "POST", failure)
     assert status == 201
     failed = json.loads(data)["uuid"]
-    assert wait_for(server, failed) == "failed"
-    assert request(f"{server}/api/pipeline-job/{failed}/result/alignment")[0] == 404
-    status, logs = request(f"{server}/api/pipeline-job/{failed}/logs")
+    assert wait_for(served, failed) == "failed"
+    assert served.request(f"/api/pipeline-job/{failed}/result/alignment")[0] == 404
+    status, logs, _ = served.request(f"/api/pipeline-job/{failed}/logs")
     assert status == 200 and b"C54H2.5.1" in logs
-    assert request(f"{server}/api/pipeline-job/", "POST", [{"nothing": 1}])[0] == 422
+    assert served.request("/api/pipeline-job/", "POST", [{"nothing": 1}])[0] == 422
+
+
+def test_without_the_api_key_every_call_is_refused_but_docs_and_preflights(served: Served) -> None:
+    """ApiAuth defaults to API_KEY (issue 14, item 4); the local server enforces it as API Gateway does."""
+    for path, method in [("/api/health", "GET"), ("/api/pipeline-job/", "POST"), ("/api/pipeline-job/x", "GET")]:
+        status, data, _ = served.request(path, method, demo_entries() if method == "POST" else None, key=False)
+        assert (status, json.loads(data)) == (403, {"message": "Forbidden"}), path
+        status, _, _ = served.request(path, method, key=False, headers={"x-api-key": served.api_key + "x"})
+        assert status == 403
+    assert served.request("/openapi.json", key=False)[0] == 200
+    assert served.request("/api/docs", key=False)[0] == 200
+    assert served.request("/api/pipeline-job/", "OPTIONS", key=False)[0] != 403
+
+
+@pytest.fixture
+def quick_served() -> Iterator[Served]:
+    """The server with its Batch jobs as calls in its own process: what is under test is the
+    API's side (connections, handlers, job creation), not the containers."""
+    with pavi_serve({"PAVI_LOCAL_BATCH": "in-process"}) as running:
+        yield running
+
+
+def test_one_hundred_simultaneous_submissions_all_answer_201_and_complete(quick_served: Served) -> None:
+    """No connection reset, no lost job (issue 14, item 8): every client learns its job's ID and
+    every job completes."""
+    served = quick_served
+    entries = demo_entries()[:1]
+
+    def submit(n: int) -> tuple[int, bytes]:
+        status, data, _ = served.request("/api/pipeline-job/", "POST", entries, timeout=120)
+        return status, data
+
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        answers = list(pool.map(submit, range(100)))
+    assert [status for status, _ in answers] == [201] * 100, [a for a in answers if a[0] != 201][:3]
+    jobs = {json.loads(data)["uuid"] for _, data in answers}
+    assert len(jobs) == 100
+    deadline = time.monotonic() + 420
+    pending = sorted(jobs)
+    while pending and time.monotonic() < deadline:
+        # the oldest unfinished job first; the others only once it is done (few status calls)
+        status, data, _ = served.request(f"/api/pipeline-job/{pending[0]}")
+        assert status == 200
+        state = json.loads(data)["status"]
+        assert state in {"running", "completed"}, (pending[0], state)
+        if state == "completed":
+            pending.pop(0)
+        else:
+            time.sleep(1)
+    assert not pending, f"{len(pending)} of 100 jobs did not complete"

@@ -139,8 +139,10 @@ def test_s3_answers_a_missing_key_403_without_list_permission_and_404_with_it(st
         404,
         "NoSuchKey",
     )
-    alignment = client_as(stack, "AlignmentJobRole")  # may read results/*, may not list
-    status, code, message = error_of(lambda: alignment.get_object(Bucket="pavi-local", Key="results/none/x.fa"))
+    alignment = client_as(stack, "AlignmentJobRole")  # may read results/*/alignment-input.fa, may not list
+    status, code, message = error_of(
+        lambda: alignment.get_object(Bucket="pavi-local", Key="results/none/alignment-input.fa")
+    )
     assert (status, code) == (403, "AccessDenied") and "s3:ListBucket" in message
 
 

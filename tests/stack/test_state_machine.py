@@ -124,7 +124,11 @@ def test_a_batch_job_that_keeps_failing_is_retried_by_its_strategy_then_caught(s
     assert description["status"] == "FAILED" and description["error"] == "EntriesFailed"
     (failed,) = report(stack, job_id)["failed_entries"]
     assert failed["unique_entry_id"] == doomed
-    assert failed["error"] == "its retrieval job failed after its retries (States.TaskFailed)"
+    # the Batch job's own account, not the bare States.TaskFailed (issue 14, item 13)
+    assert failed["error"].startswith(
+        f"its retrieval job failed after its retries (Batch job pavi-retrieve-{job_id}-1 failed after 3 attempts: "
+        f"{KILLED_REASON}; log stream "
+    ), failed["error"]
     (job,) = [j for j in stack.batch.jobs.values() if any(doomed in part for part in j.command)]
     assert job.status == "FAILED" and job.status_reason == KILLED_REASON
 
@@ -137,7 +141,7 @@ def test_a_failed_alignment_job_is_caught_and_reported(stack: EmulatedStack) -> 
     stack.batch.on_start = fail_alignment
     job_id, description = run(stack, demo_entries())
     assert description["status"] == "FAILED" and description["error"] == "TaskFailed"
-    assert description["cause"] == f"Batch job pavi-align-{job_id} failed: {KILLED_REASON}"
+    assert description["cause"].startswith(f"Batch job pavi-align-{job_id} failed after 2 attempts: {KILLED_REASON}")
     assert report(stack, job_id)["steps"][-1]["step"] == "alignment"
 
 

@@ -84,6 +84,11 @@ class JobPaths:
         return storage.join(self.work, "prepared.json")
 
     @property
+    def alignment_error(self) -> str:
+        """What the alignment job says when Clustal Omega fails or the attempt is stopped."""
+        return storage.join(self.work, "alignment-error.txt")
+
+    @property
     def results(self) -> str:
         return storage.join(self.store, f"results/{self.job_id}") + "/"
 

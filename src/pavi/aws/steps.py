@@ -110,6 +110,7 @@ def validate_job(
         "sequences": paths.sequences,
         "alignment_input": paths.alignment_input,
         "alignment_output": paths.alignment_output,
+        "alignment_error": paths.alignment_error,
         "timings": {"started_at": started_at or now_iso(), "validated_at": now_iso()},
     }
 
@@ -119,7 +120,8 @@ def _retrieval_failures(retrieval: Any) -> dict[str, str]:
     failures: dict[str, str] = {}
     for item in retrieval or []:
         if isinstance(item, dict) and item.get("entry_id"):
-            failures[str(item["entry_id"])] = str(item.get("error") or "unknown error")
+            _, cause = _error_of({"Error": item.get("error") or "unknown error", "Cause": item.get("cause")})
+            failures[str(item["entry_id"])] = cause or str(item.get("error") or "unknown error")
     return failures
 
 
@@ -207,12 +209,44 @@ def _error_of(error: Any) -> tuple[str, str]:
     if isinstance(detail, dict):
         if "errorMessage" in detail:
             cause = str(detail["errorMessage"])
-        else:
-            reason = detail.get("statusReason") or detail.get("StatusReason")
-            job = detail.get("jobName") or detail.get("JobName")
-            if reason or job:
-                cause = f"Batch job {job or '?'} failed: {reason or 'no reason given'}"
+        elif _field(detail, "jobName") or _field(detail, "statusReason"):
+            cause = _batch_cause(detail)
     return name, cause[:MAX_ERROR_CHARS]
+
+
+def _field(data: Any, name: str) -> Any:
+    """A field of a Batch job description, in either spelling (the API's camelCase, or the
+    PascalCase of a Step Functions error's Cause)."""
+    if not isinstance(data, dict):
+        return None
+    return data.get(name, data.get(name[:1].upper() + name[1:]))
+
+
+def _batch_cause(job: dict[str, Any]) -> str:
+    """What a failed Batch job tells a user: its status reason, each attempt's exit code and
+    container reason, and where its log is (issue 14, item 13)."""
+    attempts = _field(job, "attempts") or []
+    last = attempts[-1] if attempts else {}
+    container = _field(last, "container") or _field(job, "container") or {}
+    parts = [str(_field(last, "statusReason") or _field(job, "statusReason") or "no reason given")]
+    code = _field(container, "exitCode")
+    if code is not None:
+        parts.append(f"exit code {code}")
+    if _field(container, "reason"):
+        parts.append(str(_field(container, "reason")))
+    if _field(container, "logStreamName"):
+        parts.append(f"log stream {_field(container, 'logStreamName')}")
+    count = f" after {len(attempts)} attempt{'s' if len(attempts) != 1 else ''}" if attempts else ""
+    return f"Batch job {_field(job, 'jobName') or '?'} failed{count}: " + "; ".join(parts)
+
+
+def _alignment_said(paths: JobPaths) -> str:
+    """The alignment job's own account of its failure (Clustal Omega's message, or that the
+    attempt was stopped), when it could write one."""
+    try:
+        return storage.read_text(paths.alignment_error).strip()
+    except FileNotFoundError:
+        return ""
 
 
 def record_failure(state: dict[str, Any], store: str, job_id: str, entered_at: str | None = None) -> dict[str, Any]:
@@ -230,6 +264,8 @@ def record_failure(state: dict[str, Any], store: str, job_id: str, entered_at: s
     prepared = _read_prepared(paths)  # absent (empty) when the job failed before its preparation
     if "error" in state and isinstance(state["error"], dict):
         name, cause = _error_of(state["error"])
+        said = _alignment_said(paths) if "pavi-align-" in cause else ""
+        cause = f"{said} ({cause})" if said else cause
     elif "Error" in state:  # the validation's catcher replaces the whole state with the error
         name, cause = _error_of(state)
     elif failed := prepared.get("failed_entries"):

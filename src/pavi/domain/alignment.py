@@ -14,6 +14,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -159,9 +160,19 @@ def run_clustalo(fasta: str, threads: int | None = None, executable: str = "clus
         source.write_text(fasta)
         command = [binary, "-i", str(source), "--outfmt=clustal", "--resno", "-o", str(target)]
         command.append(f"--threads={threads or clustalo_threads()}")
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0 or not target.exists():
-            message = (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
+        # its own process group: whatever ends this one early (an exception, SIGTERM turned into
+        # one by the CLI) stops Clustal Omega and its threads before the scratch folder goes
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        try:
+            stdout, stderr = process.communicate()
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if process.returncode != 0 or not target.exists():
+            message = (stderr or stdout).strip() or f"exit status {process.returncode}"
             raise AlignmentError(f"Clustal Omega failed: {message}")
         return target.read_text()
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import threading
 import time
@@ -54,6 +55,8 @@ def load_handler(spec: FunctionSpec) -> Callable[[Any, Any], Any]:
 
 # What every function imports, loaded once in the fork server (none of it reads the environment
 # when imported: each worker's environment is its own).
+WORKERS_PER_FUNCTION = int(os.environ.get("PAVI_LOCAL_LAMBDA_WORKERS") or 8)
+INIT_LIMIT = 120.0  # seconds a local environment may take to load its handler
 PRELOAD = ["pavi.local.lambda_worker", "boto3", "botocore.client", "botocore.session", "pydantic", "urllib3"]
 _fork_context: Any = None
 _fork_lock = threading.Lock()
@@ -87,6 +90,20 @@ class Worker:
         )
         self.process.start()
         child.close()
+        self.ready = False
+
+    def wait_ready(self) -> bool:
+        """Wait for the end of the worker's init phase (its handler loaded). Lambda limits init to
+        10 s on its own CPU; here many environments may start at once on a few cores, so the
+        limit is :data:`INIT_LIMIT` and init never counts in an invocation's time-out."""
+        if self.ready:
+            return True
+        try:
+            if self.connection.poll(INIT_LIMIT):
+                self.ready = bool(self.connection.recv().get("ready"))
+        except (EOFError, OSError):
+            return False
+        return self.ready
 
     def invoke(self, event: Any, request_id: str, timeout: float) -> dict[str, Any] | None:
         """The worker's answer, or None past ``timeout`` seconds (the worker is then killed)."""
@@ -166,6 +183,7 @@ class LambdaHost:
         self._warming: dict[str, threading.Event] = {}
         self._all: list[Worker] = []
         self._lock = threading.Lock()
+        self._slot_by_function: dict[str, threading.BoundedSemaphore] = {}
 
     def invoke_hook(self, params: dict[str, Any], **_: Any) -> tuple[HttpAnswer, dict[str, Any]]:
         """botocore ``before-call.lambda.Invoke``: the invocation's answer, made here."""
@@ -212,12 +230,15 @@ class LambdaHost:
                 "error": {"errorMessage": "injected: the function failed once", "errorType": "ConnectionError"}
             }
         else:
-            worker = self._acquire(spec)
-            if times > 0:
-                time.sleep(delay)
-            answer = worker.invoke(event, request_id, max(0.001, timeout - (time.time() - started)))
-            if answer is not None:
-                self._release(spec, worker)
+            with self._slots(spec):
+                worker = self._acquire(spec)
+                worker.wait_ready()
+                started = time.time()  # Lambda's clock: from the handler's call, init excluded
+                if times > 0:
+                    time.sleep(delay)
+                answer = worker.invoke(event, request_id, max(0.001, timeout - (time.time() - started)))
+                if answer is not None:
+                    self._release(spec, worker)
         self.invocations.append((spec.logical_id, started, time.time()))
         if answer is None:  # as Lambda does: the invocation ends, the error is Sandbox.Timedout
             error = {"errorMessage": f"Task timed out after {timeout:.2f} seconds", "errorType": "Sandbox.Timedout"}
@@ -232,6 +253,19 @@ class LambdaHost:
         if error:
             raise RuntimeError(f"{name}: {result.get('errorType')}: {result.get('errorMessage')}")
         return result
+
+    def _slots(self, spec: FunctionSpec) -> threading.BoundedSemaphore:
+        """At most :data:`WORKERS_PER_FUNCTION` environments of a function run at once here.
+
+        Lambda would run 100 concurrent invocations in 100 environments, each with its own CPU;
+        on a machine of a few cores that many processes only make every invocation slower (and
+        use a GB each ten). Invocations past the limit wait for a free environment, and the wait
+        does not count in their time-out (``docs/decisions.md`` §18)."""
+        with self._lock:
+            slot = self._slot_by_function.get(spec.logical_id)
+            if slot is None:
+                slot = self._slot_by_function[spec.logical_id] = threading.BoundedSemaphore(WORKERS_PER_FUNCTION)
+            return slot
 
     def _acquire(self, spec: FunctionSpec) -> Worker:
         warming = self._warming.get(spec.logical_id)

@@ -86,6 +86,7 @@ def serve(code_dir: str, handler_name: str, env: dict[str, str], connection: Any
     name = env.get("AWS_LAMBDA_FUNCTION_NAME", "function")
     arn = env.get("PAVI_LOCAL_FUNCTION_ARN", name)
     memory = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"))
+    connection.send({"ready": True})  # the init phase is over: invocations' time-outs start now
     while True:
         try:
             request = connection.recv()

@@ -9,7 +9,9 @@ developed offline against the API it will call in AWS.
 from __future__ import annotations
 
 import base64
+import hmac
 import os
+import secrets
 import sys
 import time
 import uuid
@@ -59,13 +61,34 @@ def proxy_event(
     }
 
 
+PUBLIC_ROUTES = {"/openapi.json", "/api/docs"}  # security: [] in the template, as OPTIONS
+
+
 class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # many clients at once: connections wait, they are not reset
 
-    def __init__(self, address: tuple[str, int], stack: EmulatedStack):
+    def __init__(self, address: tuple[str, int], stack: EmulatedStack, api_key: str | None = None):
         self.stack = stack
+        self.auth = str(stack.resolver.parameters.get("ApiAuth", "NONE"))
+        self.api_key = api_key or os.environ.get("PAVI_API_KEY") or secrets.token_urlsafe(24)
         super().__init__(address, _RequestHandler)
+
+    def refusal(self, method: str, path: str, headers: dict[str, str]) -> dict[str, Any] | None:
+        """API Gateway's answer to a call the deployment's ``ApiAuth`` refuses, or None.
+
+        ``API_KEY``: the ``x-api-key`` header must be the stack's key. ``IAM``: a SigV4
+        ``Authorization`` header must be there (its signature is not checked locally:
+        ``docs/decisions.md`` §21).
+        """
+        if method == "OPTIONS" or urlsplit(path).path in PUBLIC_ROUTES or self.auth == "NONE":
+            return None
+        given = {k.lower(): v for k, v in headers.items()}
+        if self.auth == "API_KEY" and not hmac.compare_digest(given.get("x-api-key", ""), self.api_key):
+            return {"statusCode": 403, "body": '{"message": "Forbidden"}'}
+        if self.auth == "IAM" and not given.get("authorization", "").startswith("AWS4-HMAC-SHA256 "):
+            return {"statusCode": 403, "body": '{"message": "Missing Authentication Token"}'}
+        return None
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -75,11 +98,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
-        event = proxy_event(self.command, self.path, body, dict(self.headers.items()))
-        try:  # the API function in its own process, with its own role, as API Gateway invokes it
-            answer = self.server.stack.invoke(API_FUNCTION, event)
-        except RuntimeError:  # API Gateway's answer to a function error
-            answer = {"statusCode": 502, "body": '{"message": "Internal server error"}'}
+        headers = dict(self.headers.items())
+        answer = self.server.refusal(self.command, self.path, headers)
+        if answer is None:
+            event = proxy_event(self.command, self.path, body, headers)
+            try:  # the API function in its own process, with its own role, as API Gateway invokes it
+                answer = self.server.stack.invoke(API_FUNCTION, event)
+            except RuntimeError as error:  # API Gateway's answer to a function error
+                print(f"pavi serve: {self.command} {self.path}: the API function failed: {error}", file=sys.stderr)
+                answer = {"statusCode": 502, "body": '{"message": "Internal server error"}'}
         data = answer.get("body") or ""
         payload = base64.b64decode(data) if answer.get("isBase64Encoded") else str(data).encode()
         self.send_response(int(answer.get("statusCode", 500)))
@@ -103,9 +130,10 @@ def serve(host: str, port: int) -> int:
     os.environ.setdefault("PAVI_MAX_ENTRIES", "1000")  # given to the API function (a local setting)
     with EmulatedStack() as stack:
         server = ApiServer((host, port), stack)
+        key = f"; send the header x-api-key: {server.api_key}" if server.auth == "API_KEY" else ""
         print(
             f"pavi serve: the PAVI API on http://{host}:{server.server_port}/api/ "
-            f"(jobs run locally; results in the local bucket s3://{LOCAL_BUCKET}); Ctrl-C stops it",
+            f"(jobs run locally; results in the local bucket s3://{LOCAL_BUCKET}{key}); Ctrl-C stops it",
             file=sys.stderr,
             flush=True,
         )

@@ -72,8 +72,10 @@ class EmulatedStack:
         """``env``: settings given to every function and job on top of the template's, as a
         deployment's parameters would (``PAVI_*`` variables of this process are too).
         ``containers``: run Batch jobs in their containers (default: unless
-        ``PAVI_LOCAL_CONTAINERS=0``). ``account``: the account's settings (a new account)."""
-        self.in_process_batch = in_process_batch
+        ``PAVI_LOCAL_CONTAINERS=0``). ``in_process_batch`` (or ``PAVI_LOCAL_BATCH=in-process``):
+        Batch jobs as calls in this process. ``account``: the account's settings (a new account)."""
+        # PAVI_LOCAL_BATCH=in-process: Batch jobs as calls in this process (load tests of the API)
+        self.in_process_batch = in_process_batch or os.environ.get("PAVI_LOCAL_BATCH") == "in-process"
         self.function_timeouts = function_timeouts or {}
         self.containers = containers if containers is not None else os.environ.get("PAVI_LOCAL_CONTAINERS") != "0"
         self.account = account or Account()
