@@ -161,6 +161,13 @@ class BatchHost:
         with self.lock:
             return [self.jobs[j].describe() for j in job_ids if j in self.jobs]
 
+    def forget(self, pipeline_job_id: str) -> None:
+        """Drop the ended Batch jobs of one pipeline job (their names hold its ID)."""
+        with self.lock:
+            for job_id in [j for j, job in self.jobs.items() if pipeline_job_id in job.name]:
+                if self.jobs[job_id].status in {"SUCCEEDED", "FAILED"}:
+                    del self.jobs[job_id]
+
     def image(self, spec: JobDefinitionSpec) -> Image:
         if spec.dockerfile is None:
             return Image()

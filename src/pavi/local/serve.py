@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from pavi.local.retention import Retention
 from pavi.local.stack import LOCAL_BUCKET, EmulatedStack
 
 API_FUNCTION = "ApiFunction"
@@ -128,7 +129,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 def serve(host: str, port: int) -> int:
     os.environ.setdefault("PAVI_MAX_ENTRIES", "1000")  # given to the API function (a local setting)
-    with EmulatedStack() as stack:
+    keep = int(os.environ.get("PAVI_LOCAL_KEEP_JOBS") or 200)
+    with EmulatedStack() as stack, Retention(stack, keep):
         server = ApiServer((host, port), stack)
         key = f"; send the header x-api-key: {server.api_key}" if server.auth == "API_KEY" else ""
         print(
