@@ -146,3 +146,35 @@ def test_the_dashboard_is_valid_json_with_every_widget_the_design_asks_for(trans
         "Latency",
     ):
         assert needed in metrics, needed
+
+
+def test_a_deployment_needs_an_api_key_with_a_daily_quota_by_default(translated: dict[str, Any]) -> None:
+    """Issue 14, item 4: no open API by default; the key's usage plan has a quota."""
+    r = resolver(translated)
+    assert r.parameters["ApiAuth"] == "API_KEY" and r.condition("ApiKey")
+    plan = r.resolve(translated["Resources"]["ApiUsagePlan"]["Properties"])
+    assert (int(plan["Quota"]["Limit"]), plan["Quota"]["Period"]) == (50000, "DAY")
+    routes = r.resolve(translated["Resources"]["PaviApi"]["Properties"]["Body"]["paths"])
+    for path, operations in routes.items():
+        for method, operation in operations.items():
+            public = method == "options" or path in {"/openapi.json", "/api/docs"}
+            assert (operation["security"] == []) == public, (method, path)
+
+
+def test_the_alignment_role_reaches_its_own_files_only_and_logs_hold_no_request(translated: dict[str, Any]) -> None:
+    """Issue 14, item 6 (docs/decisions.md §21)."""
+    r = resolver(translated)
+    role = r.resolve(translated["Resources"]["AlignmentJobRole"]["Properties"])
+    statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+    resources = {
+        (str(s["Action"]), resource.split(":::", 1)[1].split("/", 1)[1])
+        for s in statements
+        for resource in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+    }
+    assert resources == {
+        ("s3:GetObject", "results/*/alignment-input.fa"),
+        ("s3:PutObject", "results/*/alignment-output.aln"),
+        ("s3:PutObject", "work/*/alignment-error.txt"),
+    }
+    machine = r.resolve(translated["Resources"]["PipelineStateMachine"]["Properties"])
+    assert machine["LoggingConfiguration"]["IncludeExecutionData"] is False
