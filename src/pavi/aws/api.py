@@ -179,7 +179,7 @@ def create_job() -> Response[str]:
     problems = url_problems(job, UrlPolicy.from_env())
     if problems:
         return _problems(422, "fasta_file_url not allowed", problems)
-    key = app.current_event.get_header_value(IDEMPOTENCY_HEADER, case_sensitive=False)
+    key = app.current_event.headers.get(IDEMPOTENCY_HEADER)  # case-insensitive in Powertools 3
     if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
         problem = Problem(None, IDEMPOTENCY_HEADER, "1 to 255 printable ASCII characters (a UUID is best)")
         return _problems(400, f"invalid {IDEMPOTENCY_HEADER}", [problem])
