@@ -85,7 +85,8 @@ class ApiServer(ThreadingHTTPServer):
         if method == "OPTIONS" or urlsplit(path).path in PUBLIC_ROUTES or self.auth == "NONE":
             return None
         given = {k.lower(): v for k, v in headers.items()}
-        if self.auth == "API_KEY" and not hmac.compare_digest(given.get("x-api-key", ""), self.api_key):
+        sent = given.get("x-api-key", "").encode("utf-8", "surrogateescape")  # any bytes a client sends
+        if self.auth == "API_KEY" and not hmac.compare_digest(sent, self.api_key.encode()):
             return {"statusCode": 403, "body": '{"message": "Forbidden"}'}
         if self.auth == "IAM" and not given.get("authorization", "").startswith("AWS4-HMAC-SHA256 "):
             return {"statusCode": 403, "body": '{"message": "Missing Authentication Token"}'}
