@@ -263,7 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     align.add_argument("seq_dir", help="folder or s3:// prefix holding the *-protein.fa and *-seqinfo.json files")
     align.add_argument("--out", required=True, help="output folder or s3://bucket/prefix/")
-    align.add_argument("--threads", type=int, default=None, help="Clustal Omega threads (default: the CPUs available)")
+    align.add_argument(
+        "--threads", type=int, default=None, help="Clustal Omega threads (default: PAVI_ALIGN_THREADS, else 1)"
+    )
     align.set_defaults(handler=cmd_align)
 
     clustalo = commands.add_parser(
@@ -277,9 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     clustalo.add_argument(
         "--error-out", default=None, help="where to write why the alignment failed, if it does (path or s3://)"
     )
-    clustalo.add_argument(
-        "--threads", type=int, default=None, help="threads (default: PAVI_ALIGN_THREADS, else the CPUs available)"
-    )
+    clustalo.add_argument("--threads", type=int, default=None, help="threads (default: PAVI_ALIGN_THREADS, else 1)")
     clustalo.set_defaults(handler=cmd_clustalo)
 
     run = commands.add_parser(
