@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from support.demo import demo_entries
+from support.lambdas import header
 
 from pavi.aws import api
 from pavi.local.batch_host import BatchJob
@@ -61,12 +62,6 @@ def call(stack: EmulatedStack) -> Call:
         return answer
 
     return request
-
-
-def header(answer: dict[str, Any], name: str) -> str:
-    headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
-    headers.update({k.lower(): ", ".join(v) for k, v in (answer.get("multiValueHeaders") or {}).items()})
-    return str(headers.get(name.lower(), ""))
 
 
 def body(answer: dict[str, Any]) -> Any:

@@ -1,4 +1,5 @@
-"""The Lambda handlers of ``functions/``, loaded as the local runner loads them, and a context."""
+"""The Lambda handlers of ``functions/``, loaded as the local runner loads them, a context, and
+the headers of a proxy answer."""
 
 from __future__ import annotations
 
@@ -20,3 +21,10 @@ def FakeContext() -> LambdaContext:
 def load_handler(function: str) -> Callable[[dict[str, Any], Any], Any]:
     """``functions/<function>/app.py``'s ``lambda_handler``."""
     return load_function(FunctionSpec(f"test_{function}", REPO / "functions" / function, "app.lambda_handler", {}, 60))
+
+
+def header(answer: dict[str, Any], name: str) -> str:
+    """A header of an API Gateway proxy answer (``headers`` or ``multiValueHeaders``), "" if absent."""
+    headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
+    headers.update({k.lower(): ", ".join(v) for k, v in (answer.get("multiValueHeaders") or {}).items()})
+    return str(headers.get(name.lower(), ""))

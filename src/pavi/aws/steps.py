@@ -223,8 +223,8 @@ def _field(data: Any, name: str) -> Any:
 
 
 def _batch_cause(job: dict[str, Any]) -> str:
-    """What a failed Batch job tells a user: its status reason, each attempt's exit code and
-    container reason, and where its log is (issue 14, item 13)."""
+    """What a failed Batch job tells a user: how many attempts it had, and its last attempt's
+    status reason, exit code, container reason and log stream (issue 14, item 13)."""
     attempts = _field(job, "attempts") or []
     last = attempts[-1] if attempts else {}
     container = _field(last, "container") or _field(job, "container") or {}

@@ -179,7 +179,7 @@ class IndexedFasta:
         look_back = max(0, record.offset - HEADER_LOOK_BACK)
         first_line = min(record.length, record.line_bases)
         end = record.offset + first_line + (record.line_width - record.line_bases if record.length > first_line else 0)
-        text = self._text(look_back, max(end, record.offset + first_line) - 1)
+        text = self._text(look_back, end - 1)
         header_end = record.offset - look_back
         before, line = text[:header_end], text[header_end:]
         start_of_line = before.rfind(b"\n", 0, len(before) - 1) + 1

@@ -21,6 +21,7 @@ Two modes (``PAVI_URL_GUARD``):
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -195,11 +196,19 @@ class UrlPolicy:
         return Resolved(parsed, str(addresses[0]))
 
 
+@functools.cache
+def _url_prefix(entry: str) -> ParsedUrl | None:
+    """An allow-list entry ``https://host/path/`` parsed (once per entry), or None if it is not one."""
+    try:
+        return parse_url(entry)
+    except UrlNotAllowedError:
+        return None
+
+
 def _matches(parsed: ParsedUrl, entry: str) -> bool:
     if entry.startswith(("http://", "https://")):  # a URL prefix: scheme, host, port and path start
-        try:
-            prefix = parse_url(entry)
-        except UrlNotAllowedError:
+        prefix = _url_prefix(entry)
+        if prefix is None:
             return False
         path = prefix.target if prefix.target.endswith("/") else prefix.target + "/"
         return (parsed.scheme, parsed.host, parsed.port) == (prefix.scheme, prefix.host, prefix.port) and (

@@ -94,6 +94,11 @@ class Edit:
     after: int
     bases: str
 
+    @property
+    def shift(self) -> int:
+        """Bases the edit adds to the transcript (negative: removes)."""
+        return len(self.bases) - (self.after - self.first)
+
 
 def variant_edit(variant: Variant, transcript: Transcript) -> Edit | None:
     """The variant's edit of the transcript; None when it lies wholly outside the exons.
@@ -106,7 +111,7 @@ def variant_edit(variant: Variant, transcript: Transcript) -> Edit | None:
     start, end = variant.genomic_start_pos, variant.genomic_end_pos
     bases = revcomp(variant.genomic_alt_seq) if transcript.strand == "-" else variant.genomic_alt_seq
     a, b = transcript.index_of(start), transcript.index_of(end)
-    if a is not None and b is not None and abs(b - a) != end - start and not bases and not variant.is_insertion:
+    if a is not None and b is not None and abs(b - a) != end - start and not bases:
         # a deletion from one exon into another: every intron between is deleted whole and the
         # exons on either side are fused (the previous PAVI's answer, issue 13)
         return Edit(variant, min(a, b), max(a, b) + 1, "")
@@ -164,9 +169,9 @@ def _stop_lost(edits: list[Edit], start: int, end: int, read: int) -> str:
     """The message of a stop codon lost with no new stop: which variants, and how."""
     causes = [f"{_named([e])} the stop codon" for e in edits if _touches(e, end - 3, end)]
     causes += [
-        f"{_named([e])} the reading frame ({len(e.bases) - (e.after - e.first):+d} bases)"
+        f"{_named([e])} the reading frame ({e.shift:+d} bases)"
         for e in edits
-        if start <= e.first < end - 3 and (len(e.bases) - (e.after - e.first)) % 3
+        if start <= e.first < end - 3 and e.shift % 3
     ]
     return (
         f"stop codon lost ({'; '.join(causes) or _named(edits) + ' the coding sequence'}) and no new "
@@ -213,7 +218,7 @@ def alternative_protein(
 
     def shift_before(position: int) -> int:
         """Bases gained (or lost) in front of reference index ``position`` by edits wholly before it."""
-        return sum(len(e.bases) - (e.after - e.first) for e in edits if e.after <= position)
+        return sum(e.shift for e in edits if e.after <= position)
 
     pieces: list[str] = []
     alt_spans: list[tuple[Edit, int, int]] = []

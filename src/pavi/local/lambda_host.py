@@ -107,6 +107,9 @@ class Worker:
 
     def invoke(self, event: Any, request_id: str, timeout: float) -> dict[str, Any] | None:
         """The worker's answer, or None past ``timeout`` seconds (the worker is then killed)."""
+        if not self.ready:  # its init never ended (or it died in it): no answer would be its own
+            self.kill()
+            return {"error": {"errorMessage": "the environment's init did not end", "errorType": "Runtime.InitError"}}
         try:
             self.connection.send({"event": event, "request_id": request_id, "timeout": timeout})
             if not self.connection.poll(timeout):

@@ -50,11 +50,13 @@ def forget_old_jobs(stack: EmulatedStack, keep: int) -> list[str]:
         with contextlib.suppress(ValueError):  # already gone
             machine.executions.remove(execution)
         stack.batch.forget(job_id)
-    _untrack([execution.name for execution in forgotten])
     invocations = stack.lambdas.invocations
     if len(invocations) > INVOCATIONS_KEPT:
         del invocations[: len(invocations) - INVOCATIONS_KEPT]
-    return [execution.name for execution in forgotten]
+    names = [execution.name for execution in forgotten]
+    if names:  # the walk over moto's objects only when something was let go
+        _untrack(names)
+    return names
 
 
 def _untrack(forgotten: list[str]) -> None:
