@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from pavi.domain import storage
 from pavi.domain.errors import PaviError, RequestValidationError
-from pavi.domain.request import Entry, parse_job
+from pavi.domain.request import Entry, Job, parse_job
 from pavi.domain.retrieval import EntryResult, retrieve_entry, write_entry
 from pavi.domain.url_policy import UrlPolicy
 
@@ -89,29 +89,75 @@ def retrieve_all(entries: list[Entry], out: str, workers: int, progress: bool = 
 
 def cmd_retrieve(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    job = _read_job(lambda: load_payload(args.payload), f"the payload {args.payload}", "retrieve")
+    if isinstance(job, int):
+        return job
+    entries = resolve_local_urls(job.seq_regions, args.payload)
+    return _retrieve_and_say(entries, args.out, args.workers, args.quiet, started)
+
+
+def _read_job(load: Callable[[], Any], what: str, command: str) -> Job | int:
+    """The request ``load`` reads, parsed; else the exit status, the reason said."""
     try:
-        payload = load_payload(args.payload)
+        payload = load()
     except (OSError, ValueError, PaviError) as error:
-        _say(f"pavi retrieve: cannot read the payload {args.payload}: {error}")
+        _say(f"pavi {command}: cannot read {what}: {error}")
         return EXIT_FAILED
     try:
-        job = parse_job(payload)
+        return parse_job(payload)
     except RequestValidationError as error:
-        _say(f"pavi retrieve: {error}")
+        _say(f"pavi {command}: {error}")
         return EXIT_INVALID
-    entries = resolve_local_urls(job.seq_regions, args.payload)
+
+
+def _retrieve_and_say(entries: list[Entry], out: str, workers: int, quiet: bool, started: float) -> int:
     try:
-        results = retrieve_all(entries, args.out, args.workers, progress=not args.quiet)
+        results = retrieve_all(entries, out, workers, progress=not quiet)
     except Exception as error:  # storage failures: nothing is reported as complete
-        _say(f"pavi retrieve: writing the results to {args.out} failed: {type(error).__name__}: {error}")
+        _say(f"pavi retrieve: writing the results to {out} failed: {type(error).__name__}: {error}")
         return EXIT_FAILED
     failed = [r for r in results if r.reference_failed]
     _say(
-        f"retrieved {len(results) - len(failed)} of {len(results)} entries into {args.out} "
+        f"retrieved {len(results) - len(failed)} of {len(results)} entries into {out} "
         f"in {time.monotonic() - started:.1f}s"
         + (f"; {len(failed)} failed (see their seqinfo files)" if failed else "")
     )
     return EXIT_OK
+
+
+def cmd_retrieve_share(args: argparse.Namespace) -> int:
+    """A child of the retrieval array job: the entries its index selects from the manifest,
+    retrieved in one process (:mod:`pavi.aws.lanes`)."""
+    from pavi.aws.lanes import ArrayPlan, array_index_from_env
+
+    started = time.monotonic()
+    index = args.index if args.index is not None else array_index_from_env()
+    try:
+        manifest = load_payload(args.manifest)
+        entry_ids = [str(entry_id) for entry_id in manifest["entry_ids"]]
+        prefix = str(manifest["entries"])
+    except (OSError, ValueError, KeyError, TypeError, PaviError) as error:
+        _say(f"pavi retrieve-share: cannot read the manifest {args.manifest}: {type(error).__name__}: {error}")
+        return EXIT_FAILED
+    plan = ArrayPlan.of(len(entry_ids), args.per_child)
+    try:
+        share = [entry_ids[position] for position in plan.share(index)]
+    except ValueError as error:
+        _say(f"pavi retrieve-share: {error} ({len(entry_ids)} entries, {args.per_child} per child)")
+        return EXIT_INVALID
+    if not share:
+        _say(f"child {index}: no entries to retrieve ({len(entry_ids)} entries, {args.per_child} per child)")
+        return EXIT_OK
+    _say(f"child {index}: entries {plan.share(index).start + 1}-{plan.share(index).stop} of {len(entry_ids)}")
+
+    def read_share() -> list[Any]:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            return list(pool.map(lambda e: load_payload(storage.join(prefix, f"{e}.json")), share))
+
+    job = _read_job(read_share, f"an entry under {prefix}", "retrieve-share")
+    if isinstance(job, int):
+        return job
+    return _retrieve_and_say(job.seq_regions, args.out, args.workers, args.quiet, started)
 
 
 def cmd_align(args: argparse.Namespace) -> int:
@@ -231,6 +277,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args.host, args.port)
 
 
+def _retrieval_options(command: argparse.ArgumentParser) -> None:
+    """--out, --workers and --quiet, shared by 'pavi retrieve' and 'pavi retrieve-share'."""
+    command.add_argument("--out", required=True, help="output folder or s3://bucket/prefix/")
+    command.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("PAVI_RETRIEVE_WORKERS", "8")),
+        help="entries retrieved at once (default 8; env PAVI_RETRIEVE_WORKERS)",
+    )
+    command.add_argument("-q", "--quiet", action="store_true", help="no per-entry progress lines")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pavi", description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -245,15 +303,23 @@ def build_parser() -> argparse.ArgumentParser:
     retrieve.add_argument(
         "payload", help="JSON file (path, file:// or s3://): a list of entries, {'seq_regions': [...]} or one entry"
     )
-    retrieve.add_argument("--out", required=True, help="output folder or s3://bucket/prefix/")
-    retrieve.add_argument(
-        "--workers",
-        type=int,
-        default=int(os.environ.get("PAVI_RETRIEVE_WORKERS", "8")),
-        help="entries retrieved at once (default 8; env PAVI_RETRIEVE_WORKERS)",
-    )
-    retrieve.add_argument("-q", "--quiet", action="store_true", help="no per-entry progress lines")
+    _retrieval_options(retrieve)
     retrieve.set_defaults(handler=cmd_retrieve)
+
+    share = commands.add_parser(
+        "retrieve-share",
+        help="retrieve one array-job child's share of a job's entries (the retrieval Batch job)",
+        description="Child i of the retrieval array job (AWS_BATCH_JOB_ARRAY_INDEX, or --index) reads the "
+        "manifest's entry IDs, takes entries i*K to i*K+K-1, reads each from the manifest's entries prefix "
+        "and retrieves them in one process, writing into --out as 'pavi retrieve' does.",
+    )
+    share.add_argument("manifest", help="the job's manifest.json (path or s3://): entry_ids and entries prefix")
+    share.add_argument("--per-child", type=int, required=True, help="entries per child (K)")
+    share.add_argument(
+        "--index", type=int, default=None, help="this child's index (default AWS_BATCH_JOB_ARRAY_INDEX, else 0)"
+    )
+    _retrieval_options(share)
+    share.set_defaults(handler=cmd_retrieve_share)
 
     align = commands.add_parser(
         "align",

@@ -67,16 +67,25 @@ def s3_keys(prefix: str) -> list[str]:
     return sorted(item["Key"] for item in listing.get("Contents", []))
 
 
+def run_child(state: dict[str, Any], index: int) -> int:
+    """What child ``index`` of the retrieval array job runs (the job definition's Command)."""
+    per_child = state["array"]["per_child"]
+    command = ["retrieve-share", state["manifest"], "--out", state["sequences"], "--per-child", per_child]
+    return cli.main([*command, "--index", str(index)])
+
+
 def run_retrieval(state: dict[str, Any]) -> None:
-    """What each retrieval Batch job runs: ``pavi retrieve ENTRY.json --out SEQUENCES``."""
-    for entry_id in state["entries"]:
-        assert cli.main(["retrieve", f"{state['entries_prefix']}{entry_id}.json", "--out", state["sequences"]]) == 0
+    """The retrieval array job: every child, each with its share of the entries."""
+    for index in range(state["array"]["children"]):
+        assert run_child(state, index) == 0
 
 
 def test_happy_path_writes_the_results_and_a_completed_report(store: str, handlers: Any, entries: Any) -> None:
     payload = {"seq_regions": [entries["missense"], entries["start_lost"]]}
     state = handlers["validate"]({"input": payload, "job_id": "job-1", "started_at": now_iso()}, FakeContext())
-    assert state["entries"] == ["a_missense", "b_start_lost"] and state["entry_count"] == 2
+    assert state["entry_count"] == 2 and state["array"] == {"children": 2, "per_child": "1"}
+    assert json.loads(s3_text(state["manifest"]))["entry_ids"] == ["a_missense", "b_start_lost"]
+    assert "entries" not in state  # the state's size does not grow with the entries
     assert state["sequences"] == f"{STORE}/work/job-1/sequences/"
     assert s3_keys(f"{STORE}/work/job-1/entries/") == [
         "work/job-1/entries/a_missense.json",
@@ -87,7 +96,7 @@ def test_happy_path_writes_the_results_and_a_completed_report(store: str, handle
     prepared = handlers["prepare_alignment"]({"state": state, "entered_at": prepare_entered}, FakeContext())
     assert prepared["can_align"] is True
     assert prepared["counts"] == {"entries": 2, "entries_failed": 0, "sequences": 3, "alternative_errors": 1}
-    assert "entries" not in prepared  # the entry list does not travel further in the state
+    assert "array" not in prepared  # the retrieval's plan does not travel further
     fasta = s3_text(prepared["alignment_input"])
     assert [line for line in fasta.splitlines() if line.startswith(">")] == [">plus_ref", ">plus_alt", ">minus_ref"]
 
@@ -134,17 +143,18 @@ def test_an_entry_whose_files_are_missing_counts_as_failed(store: str, handlers:
     state = handlers["validate"](
         {"input": [entries["missense"], entries["start_lost"]], "job_id": "job-3"}, FakeContext()
     )
-    assert cli.main(["retrieve", f"{state['entries_prefix']}a_missense.json", "--out", state["sequences"]]) == 0
-    # b_start_lost's retrieval job failed in the Map: its catcher left its name and error
-    state["retrieval"] = [{}, {"entry_id": "b_start_lost", "error": "States.TaskFailed"}]
+    assert run_child(state, 0) == 0
+    # child 1 (b_start_lost) failed after its retries: the array job's catcher left the error
+    state["retrieval_error"] = {"Error": "States.TaskFailed", "Cause": "1 of 2 array child jobs failed"}
     prepared = handlers["prepare_alignment"]({"state": state}, FakeContext())
     assert prepared["can_align"] is False and prepared["failure"]["failed_entries"] == ["b_start_lost"]
+    assert "retrieval_error" not in prepared
     failed = json.loads(s3_text(f"{STORE}/work/job-3/prepared.json"))["failed_entries"]
     assert failed == [
         {
             "unique_entry_id": "b_start_lost",
             "sequence_name": "",
-            "error": "its retrieval job failed after its retries (States.TaskFailed)",
+            "error": "child 1 of the retrieval array job failed after its retries (1 of 2 array child jobs failed)",
         }
     ]
 
@@ -192,7 +202,7 @@ def test_a_large_request_is_read_from_the_store_and_only_from_its_work_prefix(
     state = handlers["validate"](
         {"input": {"request_uri": f"{STORE}/work/job-6/request.json"}, "job_id": "job-6"}, FakeContext()
     )
-    assert state["entries"] == ["a_missense"]
+    assert json.loads(s3_text(state["manifest"]))["entry_ids"] == ["a_missense"]
     with pytest.raises(RequestValidationError, match="not inside this job store"):
         handlers["validate"]({"input": {"request_uri": "s3://other/secret.json"}, "job_id": "job-7"}, FakeContext())
 

@@ -147,8 +147,8 @@ def test_a_batch_job_killed_mid_run_is_retried_by_its_strategy(tmp_path: Path) -
     killed: list[str] = []
 
     def kill_first_attempt(job: BatchJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
-        if attempt == 1 and job.command[0] == "retrieve" and not killed:
-            killed.append(job.name)
+        if attempt == 1 and job.command[0] == "retrieve-share" and not killed:
+            killed.append(job.job_id)  # one child of the retrieval array job
             time.sleep(0.05)
             process.send_signal(signal.SIGKILL)
 
@@ -157,9 +157,10 @@ def test_a_batch_job_killed_mid_run_is_retried_by_its_strategy(tmp_path: Path) -
         job_id, arn = stack.start(demo_entries())
         description = stack.wait(arn, 240)
         report = json.loads(stack.read(f"results/{job_id}/job-report.json"))
-        attempts = {job.name: len(job.attempts) for job in stack.batch.jobs.values()}
+        attempts = {job.job_id: len(job.attempts) for job in stack.batch.jobs.values()}
     assert description["status"] == "SUCCEEDED" and report["status"] == "completed"
     assert attempts[killed[0]] == 2  # the host loss was retried by the job definition's RetryStrategy
+    assert sorted(attempts.values()).count(1) == 2  # the other child and the alignment: one attempt each
 
 
 def test_a_lambda_timeout_is_retried(tmp_path: Path) -> None:

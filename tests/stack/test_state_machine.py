@@ -20,7 +20,6 @@ from pavi.local.batch_host import KILLED_REASON, BatchJob
 from pavi.local.stack import EmulatedStack
 
 REPO = Path(__file__).resolve().parents[2]
-MAX_STATE = 256 * 1024
 
 
 @pytest.fixture
@@ -107,30 +106,35 @@ def test_a_lambda_error_that_happens_once_is_retried(stack: EmulatedStack) -> No
     assert calls.count("PrepareAlignmentFunction") == 1 and calls.count("CollectResultsFunction") == 2
 
 
-def test_a_batch_job_that_keeps_failing_is_retried_by_its_strategy_then_caught(stack: EmulatedStack) -> None:
-    entries = demo_entries()
-    doomed = entries[1]["unique_entry_id"]
+def test_a_retrieval_child_that_keeps_failing_is_retried_then_fails_only_its_entries(tmp_path: Path) -> None:
+    with EmulatedStack(log_dir=tmp_path / "logs", env={"PAVI_ENTRIES_PER_CHILD": "2"}) as stack:
+        child_1_fails_every_attempt(stack)
+
+
+def child_1_fails_every_attempt(stack: EmulatedStack) -> None:
+    entries = [*demo_entries(), dict(demo_entries()[0], unique_entry_id="third_entry")]
     attempts: list[int] = []
 
-    def kill_it(job: BatchJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
-        if any(doomed in part for part in job.command):
+    def kill_child_1(job: BatchJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
+        if job.array_index == 1:
             attempts.append(attempt)
             time.sleep(0.05)
             process.send_signal(signal.SIGKILL)  # the host goes away mid-run, every attempt
 
-    stack.batch.on_start = kill_it
+    stack.batch.on_start = kill_child_1
     job_id, description = run(stack, entries)
     assert attempts == [1, 2, 3]  # the job definition's RetryStrategy: 3 attempts, host loss -> RETRY
     assert description["status"] == "FAILED" and description["error"] == "EntriesFailed"
-    (failed,) = report(stack, job_id)["failed_entries"]
-    assert failed["unique_entry_id"] == doomed
-    # the Batch job's own account, not the bare States.TaskFailed (issue 14, item 13)
-    assert failed["error"].startswith(
-        f"its retrieval job failed after its retries (Batch job pavi-retrieve-{job_id}-1 failed after 3 attempts: "
-        f"{KILLED_REASON}; log stream "
+    (failed,) = report(stack, job_id)["failed_entries"]  # child 0's two entries were retrieved
+    assert failed["unique_entry_id"] == "third_entry"
+    (parent,) = [j for j in stack.batch.jobs.values() if j.children]
+    assert failed["error"] == (
+        f"child 1 of the retrieval array job failed after its retries (Batch job pavi-retrieve-{job_id} failed: "
+        f"1 of 2 array child jobs failed; its own account: aws batch describe-jobs --jobs {parent.job_id}:1)"
     ), failed["error"]
-    (job,) = [j for j in stack.batch.jobs.values() if any(doomed in part for part in j.command)]
-    assert job.status == "FAILED" and job.status_reason == KILLED_REASON
+    child = parent.children[1]
+    assert child.status == "FAILED" and child.status_reason == KILLED_REASON and len(child.attempts) == 3
+    assert [c.status for c in parent.children] == ["SUCCEEDED", "FAILED"]
 
 
 def test_a_failed_alignment_job_is_caught_and_reported(stack: EmulatedStack) -> None:
@@ -145,19 +149,23 @@ def test_a_failed_alignment_job_is_caught_and_reported(stack: EmulatedStack) -> 
     assert report(stack, job_id)["steps"][-1]["step"] == "alignment"
 
 
-def test_one_thousand_entries_keep_every_state_under_256_kb(tmp_path: Path) -> None:
+def test_one_thousand_entries_take_one_array_job_and_a_constant_history(tmp_path: Path) -> None:
     """The Batch jobs run in-process here (the state's size does not depend on it), and the
     proteins are short (Clustal Omega's time grows with N x length), to keep the suite fast."""
     gene = GeneDesign().on_strand("+")
     url = str(write_fasta(tmp_path, {"chrT": gene.genome}))
     entries = [gene.entry(url, unique_entry_id=f"entry_{n:04d}_of_a_long_job_name") for n in range(1000)]
-    with EmulatedStack(log_dir=tmp_path / "logs", in_process_batch=True, env={"PAVI_MAX_CONCURRENCY": "40"}) as stack:
+    with EmulatedStack(log_dir=tmp_path / "logs", in_process_batch=True) as stack:
         job_id, arn = stack.start({"seq_regions": entries})
         description = stack.wait(arn, 900)
         assert description["status"] == "SUCCEEDED", description
         history = stack.history(arn)
         size, where = largest_state(history)
         print(f"1,000 entries: largest state {size:,} bytes ({where}); {len(history)} history events")
-        assert size < MAX_STATE
-        assert len(history) < 25_000  # a Standard workflow's history quota
+        assert size < 2_000  # locations and counts only: the entries are in the job store
+        # one array job of 10 children: the history does not grow with the entries (a Map of one
+        # Batch job per entry took 8,031 of a Standard workflow's 25,000 events here)
+        assert len(history) < 40
+        (parent,) = [job for job in stack.batch.jobs.values() if job.children]
+        assert len(parent.children) == 10 and parent.status == "SUCCEEDED"
         assert report(stack, job_id)["counts"]["sequences"] == 1000

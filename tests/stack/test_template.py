@@ -84,7 +84,7 @@ def test_every_job_definition_command_is_one_the_cli_accepts(model: StackModel, 
         assert refs == submitted[name] == set(spec.defaults), name  # the ASL fills every Ref:: the command has
         command = [spec.defaults[p[5:]] if p.startswith("Ref::") else p for p in spec.command]
         args = build_parser().parse_args(command)  # exits (SystemExit) on a command the CLI does not take
-        assert args.handler.__name__ == f"cmd_{command[0]}"
+        assert args.handler.__name__ == f"cmd_{command[0].replace('-', '_')}"
 
 
 def test_iam_statements_name_their_resources(model: StackModel) -> None:

@@ -52,7 +52,6 @@ def history_lines(history: list[dict[str, Any]]) -> list[str]:
     """One line per step entered or left, per failed task, and the end of the execution."""
     start = history[0].get("timestamp") if history else None
     lines: list[str] = []
-    iterations = failed_iterations = 0
     for event in history:
         kind = event["type"]
         at = _seconds(event, start)
@@ -64,16 +63,10 @@ def history_lines(history: list[dict[str, Any]]) -> list[str]:
                 lines.append(f"{at}  {STEP_NAMES[name]}: started")
         elif kind.endswith("StateExited"):
             name = event["stateExitedEventDetails"]["name"]
-            if name == "RetrieveSequences":
-                lines.append(f"{at}  retrieval: {iterations} entries done, {failed_iterations} failed after retries")
-            elif name in STEP_NAMES:
+            if name in STEP_NAMES:
                 lines.append(f"{at}  {STEP_NAMES[name]}: done")
-        elif kind == "MapIterationSucceeded":
-            iterations += 1
         elif kind == "TaskFailed":
             details = event.get("taskFailedEventDetails", {})
-            if details.get("resourceType") == "batch":
-                failed_iterations += 1
             lines.append(
                 f"{at}  a {details.get('resourceType', 'task')} task failed: {details.get('error')}: "
                 f"{_short(str(details.get('cause', '')))}"

@@ -26,7 +26,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from pavi.aws.job_store import JobStateError
-from pavi.aws.steps import DEFAULT_CONCURRENCY, collect_results, prepare_alignment, record_failure, validate_job
+from pavi.aws.lanes import entries_per_child_from_env
+from pavi.aws.steps import collect_results, prepare_alignment, record_failure, validate_job
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "pavi"
 logger = Logger(service=SERVICE)
@@ -90,8 +91,8 @@ def step_handler[Model: BaseModel](
 def validate_input(event: ValidateEvent, context: LambdaContext) -> dict[str, Any]:
     """Input validation: the state machine's first step (:func:`pavi.aws.steps.validate_job`)."""
     logger.append_keys(job_id=event.job_id)
-    concurrency = int(os.environ.get("PAVI_MAX_CONCURRENCY") or DEFAULT_CONCURRENCY)
-    state = validate_job(event.input, event.job_id, job_store(), event.started_at, max_concurrency=concurrency)
+    per_child = entries_per_child_from_env()
+    state = validate_job(event.input, event.job_id, job_store(), event.started_at, entries_per_child=per_child)
     metrics.add_metric(name="JobEntries", unit=MetricUnit.Count, value=state["entry_count"])
     logger.info("request valid", extra={"entries": state["entry_count"]})
     return state

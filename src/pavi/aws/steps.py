@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pavi.aws.job_store import JobPaths, JobStateError, job_report, now_iso, read_json, write_json
+from pavi.aws.lanes import DEFAULT_ENTRIES_PER_CHILD, ArrayPlan, plan_array
 from pavi.domain import storage
 from pavi.domain.errors import PaviError, Problem, RequestValidationError
 from pavi.domain.request import Job, parse_job
@@ -25,7 +26,6 @@ STORE_WRITERS = 16
 MAX_ERROR_CHARS = 2000
 # Entries named in the state on failure; the report in the store names all of them.
 FAILED_NAMED_IN_STATE = 10
-DEFAULT_CONCURRENCY = 10
 # An execution's input is capped at 256 KB: larger requests are written to the job store
 # (work/{job_id}/request.json) and the execution gets {"request_uri": ...}.
 INLINE_REQUEST_LIMIT = 200_000
@@ -82,10 +82,11 @@ def validate_job(
     store: str,
     started_at: str | None = None,
     policy: UrlPolicy | None = None,
-    max_concurrency: int = DEFAULT_CONCURRENCY,
+    entries_per_child: int = DEFAULT_ENTRIES_PER_CHILD,
 ) -> dict[str, Any]:
     """Validation step: check the request (every problem listed, the allow-list included),
-    write each normalised entry and the manifest, and return the job state."""
+    write each normalised entry and the manifest, and return the job state: locations, and
+    how the retrieval array job shares the entries out (its size does not grow with them)."""
     paths = JobPaths(store, job_id)
     job = parse_job(load_request(execution_input, store))
     problems = url_problems(job, policy or UrlPolicy.from_env())
@@ -99,13 +100,13 @@ def validate_job(
         ]
         for write in writes:
             write.result()
-    write_json(paths.manifest, {"job_id": job_id, "entry_ids": entry_ids})
+    write_json(paths.manifest, {"job_id": job_id, "entries": paths.entries, "entry_ids": entry_ids})
     return {
         "job_id": job_id,
         "store": store,
-        "entries": entry_ids,
         "entry_count": len(entry_ids),
-        "max_concurrency": max(1, max_concurrency),
+        "array": plan_array(len(entry_ids), entries_per_child).state(),
+        "manifest": paths.manifest,
         "entries_prefix": paths.entries,
         "sequences": paths.sequences,
         "alignment_input": paths.alignment_input,
@@ -115,14 +116,27 @@ def validate_job(
     }
 
 
-def _retrieval_failures(retrieval: Any) -> dict[str, str]:
-    """Entries whose retrieval job failed, from the Map's results (``{}`` for a success)."""
-    failures: dict[str, str] = {}
-    for item in retrieval or []:
-        if isinstance(item, dict) and item.get("entry_id"):
-            _, cause = _error_of({"Error": item.get("error") or "unknown error", "Cause": item.get("cause")})
-            failures[str(item["entry_id"])] = cause or str(item.get("error") or "unknown error")
-    return failures
+def _retrieval_failures(state: dict[str, Any], entry_ids: list[str]) -> dict[str, str]:
+    """Why each entry of a failed retrieval array job has no files: its child failed after its
+    retries (``{}`` when the array job succeeded). Step Functions' error names the array job;
+    which child took which entries follows from the plan in the state."""
+    caught = state.get("retrieval_error")
+    if not isinstance(caught, dict):
+        return {}
+    _, cause = _error_of(caught)
+    try:
+        parent = _field(json.loads(str(caught.get("Cause"))), "jobId")
+    except ValueError:
+        parent = None
+    array = state.get("array") or {}
+    plan = ArrayPlan.of(len(entry_ids), int(array.get("per_child") or DEFAULT_ENTRIES_PER_CHILD))
+
+    def said(child: int) -> str:
+        # the child's own status reason, exit code and log stream: DescribeJobs on {parent}:{index}
+        where = f"; its own account: aws batch describe-jobs --jobs {parent}:{child}" if parent else ""
+        return f"child {child} of the retrieval array job failed after its retries ({cause}{where})"
+
+    return {entry_id: said(position // plan.per_child) for position, entry_id in enumerate(entry_ids)}
 
 
 def prepare_alignment(state: dict[str, Any], entered_at: str | None = None) -> dict[str, Any]:
@@ -132,20 +146,18 @@ def prepare_alignment(state: dict[str, Any], entered_at: str | None = None) -> d
 
     entered_at = entered_at or now_iso()
     paths = JobPaths.of(state)
-    expected = state.get("entries")
-    if expected is None:
-        expected = read_json(paths.manifest)["entry_ids"]
-    prepared = prepare_input(paths.sequences, list(expected))
-    batch_failures = _retrieval_failures(state.get("retrieval"))
+    expected = [str(entry_id) for entry_id in read_json(paths.manifest)["entry_ids"]]
+    prepared = prepare_input(paths.sequences, expected)
+    batch_failures = _retrieval_failures(state, expected)
     for entry in prepared.failed:
         if entry.entry_id in batch_failures and not entry.sequence_name:
-            entry.error = f"its retrieval job failed after its retries ({batch_failures[entry.entry_id]})"
+            entry.error = batch_failures[entry.entry_id]
     storage.write_text(paths.alignment_input, prepared.fasta)
     write_json(paths.merged_seqinfo, prepared.seqinfo)
     failed = [f.to_dict() for f in prepared.failed]
     alternative_errors = [f.to_dict() for f in prepared.alternative_errors]
     write_json(paths.prepared, {"failed_entries": failed, "alternative_errors": alternative_errors})
-    next_state = {key: value for key, value in state.items() if key not in {"entries", "retrieval"}}
+    next_state = {key: value for key, value in state.items() if key not in {"array", "retrieval_error"}}
     next_state["counts"] = prepared.counts()
     next_state["can_align"] = prepared.can_align
     if not prepared.can_align:

@@ -27,12 +27,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from pavi.aws.lanes import ARRAY_INDEX_ENV, MAX_ARRAY_SIZE, MIN_ARRAY_SIZE
 from pavi.local.container import DEFAULT_PATH, Image, Sandbox, check_available, sandbox
 from pavi.local.iam import ALLOW, Principal, denial_message
 from pavi.local.responses import HttpAnswer, answer, client_error
@@ -42,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 KILLED_REASON = "Host EC2 (instance i-local) terminated."
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
+ARRAY_CHILDREN_AT_ONCE = 4  # an array's children running at once on this machine
 ENTRYPOINT = "pavi"  # the images' ENTRYPOINT: the console script of the installed package
 
 
@@ -75,10 +78,21 @@ class BatchJob:
     attempts: list[dict[str, Any]] = field(default_factory=list)
     created_at: float = field(default_factory=time.time)
     process: subprocess.Popen[bytes] | None = None
+    array_index: int | None = None  # a child of an array job
+    children: list[BatchJob] = field(default_factory=list)  # an array job's children
 
     def describe(self) -> dict[str, Any]:
         last = self.attempts[-1] if self.attempts else {}
+        array: dict[str, Any] = {}
+        if self.children:
+            summary: dict[str, int] = {}
+            for child in self.children:
+                summary[child.status] = summary.get(child.status, 0) + 1
+            array = {"arrayProperties": {"size": len(self.children), "statusSummary": summary}}
+        elif self.array_index is not None:
+            array = {"arrayProperties": {"index": self.array_index}}
         return {
+            **array,
             "jobArn": f"arn:aws:batch:{REGION}:{ACCOUNT}:job/{self.job_id}",
             "jobId": self.job_id,
             "jobName": self.name,
@@ -145,17 +159,49 @@ class BatchHost:
         parameters = {**definition.defaults, **(request.get("parameters") or {})}
         command = [parameters.get(part[5:], part) if part.startswith("Ref::") else part for part in definition.command]
         job = BatchJob(str(uuid.uuid4()), request.get("jobName", definition.logical_id), definition, command)
+        size = (request.get("arrayProperties") or {}).get("size")
+        if size is not None:
+            if not isinstance(size, int) or not MIN_ARRAY_SIZE <= size <= MAX_ARRAY_SIZE:
+                raise ValueError(f"Array job size must be between {MIN_ARRAY_SIZE} and {MAX_ARRAY_SIZE}, got {size!r}")
+            job.children = [
+                BatchJob(f"{job.job_id}:{index}", job.name, definition, command, array_index=index)
+                for index in range(size)
+            ]
         with self.lock:
             self.jobs[job.job_id] = job
+            self.jobs.update({child.job_id: child for child in job.children})
         if definition.logical_id in self.never_start:
-            job.status = "RUNNABLE"
+            job.status = "RUNNABLE" if not job.children else "PENDING"
+            for child in job.children:
+                child.status = "RUNNABLE"
         else:
-            threading.Thread(target=self._run, args=(job,), name=f"batch-{job.name}", daemon=True).start()
+            run = self._run_array if job.children else self._run
+            threading.Thread(target=run, args=(job,), name=f"batch-{job.name}", daemon=True).start()
         return {
             "jobArn": f"arn:aws:batch:{REGION}:{ACCOUNT}:job/{job.job_id}",
             "jobName": job.name,
             "jobId": job.job_id,
         }
+
+    def _run_array(self, parent: BatchJob) -> None:
+        """An array job: its children run, ``ARRAY_CHILDREN_AT_ONCE`` at a time (as a compute
+        environment's vCPUs bound them), each with its retry strategy and attempt time-out; the
+        parent (which has no time-out of its own) fails when any child failed, once all ended."""
+        parent.status = "PENDING"
+        with ThreadPoolExecutor(ARRAY_CHILDREN_AT_ONCE, thread_name_prefix=f"batch-{parent.name}") as pool:
+            list(pool.map(self._run, parent.children))
+        failed = sum(child.status != "SUCCEEDED" for child in parent.children)
+        if failed:
+            parent.status_reason = f"{failed} of {len(parent.children)} array child jobs failed"
+            parent.status = "FAILED"
+        else:
+            parent.status = "SUCCEEDED"
+
+    def children_of(self, name: str) -> list[BatchJob]:
+        """The children of the array job of that name (none when there is no such job yet)."""
+        with self.lock:
+            parents = [job for job in self.jobs.values() if job.name == name and job.children]
+        return list(parents[-1].children) if parents else []
 
     def describe(self, job_ids: list[str]) -> list[dict[str, Any]]:
         with self.lock:
@@ -187,6 +233,7 @@ class BatchHost:
             "AWS_BATCH_JOB_ATTEMPT": str(attempt),
             "AWS_BATCH_JQ_NAME": QUEUE_ARN.rsplit("/", 1)[1],
             "AWS_BATCH_CE_NAME": "pavi-local",
+            **({ARRAY_INDEX_ENV: str(job.array_index)} if job.array_index is not None else {}),
         }
         argv = [*self.entrypoint, *job.command]
         if not self.containers:
@@ -201,7 +248,9 @@ class BatchHost:
         if self.in_process:
             job.status = "RUNNING"
             started = time.time()
-            exit_code = installed_entrypoint()(job.command)
+            # the environment is the process's: an in-process child is told its index instead
+            index = ["--index", str(job.array_index)] if job.array_index is not None else []
+            exit_code = installed_entrypoint()([*job.command, *index])
             job.attempts.append(
                 {
                     "startedAt": int(started * 1000),
@@ -216,7 +265,8 @@ class BatchHost:
         for attempt in range(1, spec.attempts + 1):
             job.status = "RUNNING"
             started = time.time()
-            log_path = self.log_dir / f"{job.name}.attempt{attempt}.log"
+            child = f"-{job.array_index}" if job.array_index is not None else ""  # as each child has its log stream
+            log_path = self.log_dir / f"{job.name}{child}.attempt{attempt}.log"
             with log_path.open("wb") as log:
                 process, box = self._start(job, attempt, log)
                 job.process = process
@@ -264,7 +314,7 @@ class BatchHost:
                     return client_error(403, "AccessDeniedException", message)
         try:
             submitted = self.submit(request)
-        except KeyError as error:
+        except (KeyError, ValueError) as error:
             return client_error(400, "ClientException", str(error))
         # Step Functions reads the submission's JobId in PascalCase (moto's integration too)
         return answer({**submitted, **{k[0].upper() + k[1:]: v for k, v in submitted.items()}})
@@ -289,6 +339,8 @@ _PASCAL_TO_CAMEL = {
     "RetryStrategy": "retryStrategy",
     "Attempts": "attempts",
     "Tags": "tags",
+    "ArrayProperties": "arrayProperties",
+    "Size": "size",
 }
 
 

@@ -17,6 +17,8 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from pavi.aws.joblog import STEP_NAMES, readable_log, report_lines
+from pavi.aws.lanes import ArrayPlan
+from pavi.local.batch_host import BatchJob
 from pavi.local.stack import LOCAL_BUCKET, EmulatedStack
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -61,15 +63,26 @@ class Progress:
     def say(self, message: str) -> None:
         print(f"[{time.monotonic() - self.started:6.1f}s] {message}", file=self.stream, flush=True)
 
+    def children(self, children: list[BatchJob]) -> None:
+        """The retrieval array job's children as they end: the entries of those done."""
+        ended = [c for c in children if c.status in {"SUCCEEDED", "FAILED"}]
+        failed = [c for c in ended if c.status == "FAILED"]
+        if (len(ended), len(failed)) == (self.done, self.failed) or not children:
+            return
+        self.done, self.failed = len(ended), len(failed)
+        total = self.total or 0
+        per_child = int(children[0].command[children[0].command.index("--per-child") + 1])
+        plan = ArrayPlan.of(total, per_child)
+        entries = sum(len(plan.share(c.array_index or 0)) for c in ended if c.status == "SUCCEEDED")
+        lost = sum(len(plan.share(c.array_index or 0)) for c in failed)
+        self.say(
+            f"retrieval: {entries} of {total} entries done ({self.done} of {len(children)} array children ended"
+            + (f"; {len(failed)} failed, with {lost} entries)" if failed else ")")
+        )
+
     def event(self, event: dict[str, Any]) -> None:
         kind = event["type"]
-        if kind == "MapIterationSucceeded":
-            self.done += 1
-            of = f" of {self.total}" if self.total else ""
-            self.say(f"retrieval: {self.done}{of} entries done" + (f" ({self.failed} failed)" if self.failed else ""))
-        elif kind == "TaskFailed" and event.get("taskFailedEventDetails", {}).get("resourceType") == "batch":
-            self.failed += 1
-        elif kind.endswith("StateEntered"):
+        if kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
             if name in STEP_NAMES and name != "ValidateInput":
                 self.say(f"{STEP_NAMES[name]}…")
@@ -108,7 +121,9 @@ def run(payload_path: str, out: str | None, stream: TextIO = sys.stderr, timeout
         execution_began = time.monotonic()
         deadline = time.monotonic() + timeout
         history = []
-        for event in stack.events(arn):  # the whole history, as it happens
+        retrieval = f"pavi-retrieve-{job_id}"
+        # the whole history, as it happens, and the retrieval children as they end
+        for event in stack.events(arn, between=lambda: progress.children(stack.batch.children_of(retrieval))):
             history.append(event)
             progress.event(event)
             if time.monotonic() > deadline:

@@ -24,7 +24,8 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,8 @@ class EmulatedStack:
         self.log_dir = log_dir
         self.faults = Faults()
         self._saved_env: dict[str, str | None] = {}
+        self._genome_folders: dict[str, set[Path]] = {}  # by manifest or entry URI
+        self._genome_folders_lock = threading.Lock()
         self._server: Any = None
         self._session: Any = None
         self._scratch: Path | None = None
@@ -280,23 +283,47 @@ class EmulatedStack:
                 os.environ[key] = value
 
     def _local_genome_folders(self, job: Any) -> list[Path]:
-        """The folder of a local FASTA the job's entry names: locally, files stand in for a genome
-        host (in AWS the jobs read genomes over HTTPS or S3), so its container may read them."""
-        folders = []
+        """The folders of the local FASTA files a job's entries name: locally, files stand in for
+        a genome host (in AWS the jobs read genomes over HTTPS or S3), so its container may read
+        them. A retrieval child names the job's manifest: the folders of all its entries (read
+        once per manifest, and the same for every child)."""
+        folders: set[Path] = set()
         for argument in job.command:
-            if not (argument.startswith("s3://") and argument.endswith(".json")):
-                continue
-            bucket, key = argument[5:].split("/", 1)
-            try:
-                entry = json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-            except Exception:  # the job itself reports what it cannot read
-                continue
+            if argument.startswith("s3://") and argument.endswith(".json"):
+                folders |= self._folders_named_in(argument)
+        return sorted(folders)
+
+    def _folders_named_in(self, uri: str) -> set[Path]:
+        with self._genome_folders_lock:
+            if uri not in self._genome_folders:
+                self._genome_folders[uri] = self._read_folders_named_in(uri)
+            return self._genome_folders[uri]
+
+    def _read_folders_named_in(self, uri: str) -> set[Path]:
+        document = self._s3_json(uri)
+        folders: set[Path] = set()
+        if isinstance(document, dict) and isinstance(document.get("entry_ids"), list):
+            prefix = str(document.get("entries", ""))
+            with ThreadPoolExecutor(16) as pool:
+                entries = list(pool.map(self._s3_json, [f"{prefix}{e}.json" for e in document["entry_ids"]]))
+        else:
+            entries = [document]
+        for entry in entries:
             url = entry.get("fasta_file_url") if isinstance(entry, dict) else None
             if isinstance(url, str) and ("://" not in url or url.startswith("file://")):
                 path = Path(unquote(urlsplit(url).path) if url.startswith("file://") else url)
                 if path.parent.is_dir():
-                    folders.append(path.parent)
+                    folders.add(path.parent)
         return folders
+
+    def _s3_json(self, uri: str) -> Any:
+        if not uri.startswith("s3://"):
+            return None
+        bucket, key = uri[5:].split("/", 1)
+        try:
+            return json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        except Exception:  # the job itself reports what it cannot read
+            return None
 
     def invoke(self, function: str, event: Any) -> Any:
         """Call a function as a client with its own permissions would (the API through API Gateway)."""
@@ -354,12 +381,17 @@ class EmulatedStack:
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         return execution_history(self.sfn, execution_arn)
 
-    def events(self, execution_arn: str, poll: float = 0.2) -> Iterator[dict[str, Any]]:
-        """The execution's history events as they happen, until it ends."""
+    def events(
+        self, execution_arn: str, poll: float = 0.2, between: Callable[[], None] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The execution's history events as they happen, until it ends; ``between`` is called
+        after each poll (for progress that is not in the history)."""
         seen = 0
         while True:
             status = self.sfn.describe_execution(executionArn=execution_arn)["status"]
             events = self.history(execution_arn)
+            if between is not None:
+                between()
             yield from events[seen:]
             seen = len(events)
             if status != "RUNNING":
