@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +168,16 @@ def test_names_must_not_hold_white_space() -> None:
 def test_empty_and_wrong_shapes() -> None:
     assert problems([]) == [(None, "", "the request holds no entries")]
     assert problems("text")[0][0] is None
+
+
+def test_repeated_sequence_names_are_numbered_in_linear_time() -> None:
+    named = [entry(unique_entry_id="a"), entry(unique_entry_id="b", base_seq_name="gene1_2")]
+    named += [entry(unique_entry_id=f"r{n}") for n in range(3)]
+    names = [e.base_seq_name for e in parse_job(named).seq_regions]
+    assert names == ["gene1", "gene1_2", "gene1_3", "gene1_4", "gene1_5"]  # a name given is never reused
+    many = [entry(unique_entry_id=f"e{n}") for n in range(10_000)]
+    started = time.process_time()
+    job = parse_job(many)
+    assert job.seq_regions[-1].base_seq_name == "gene1_10000"
+    # each entry is renamed once (it took minutes when each tried every number below its own)
+    assert time.process_time() - started < 10

@@ -347,13 +347,17 @@ def distinct_names(entries: list[Entry]) -> list[Entry]:
     ``{base_seq_name}_2`` (``_3``...), so that every alignment row and seq-info key is its own
     (``docs/decisions.md`` §7)."""
     taken: set[str] = set()
+    last_number: dict[str, int] = {}  # per base name: numbers below it are taken (linear, not quadratic)
     renamed = []
     for entry in entries:
-        number = 1
+        number = last_number.get(entry.base_seq_name, 1)
         candidate = entry
+        if number > 1:
+            candidate = entry.model_copy(update={"base_seq_name": f"{entry.base_seq_name}_{number}"})
         while any(name in taken for name in candidate.output_names()):
             number += 1
             candidate = entry.model_copy(update={"base_seq_name": f"{entry.base_seq_name}_{number}"})
+        last_number[entry.base_seq_name] = number
         taken.update(candidate.output_names())
         renamed.append(candidate)
     return renamed
