@@ -2,9 +2,11 @@
 
     .venv/bin/python benchmarks/cost_model.py [--entries 10 100 1000] [--measure] [--json]
 
+- Lanes (issue 15): ``lambda`` (the entries retrieved in one Lambda invocation) or
+  ``batch`` (one retrieval array job of ``max(2, N/100)`` children); the alignment is a Batch
+  job in both, for now.
 - State transitions: the states a completed job enters, counted by walking
-  ``statemachine/pipeline.asl.json``'s success path (each Map iteration's states once per
-  entry).
+  ``statemachine/pipeline.asl.json``'s success path in that lane.
 - Lambda GB-seconds: each step function's memory (``template.yaml``) times its duration,
   billed per millisecond; arm64 prices.
 - Batch on Fargate: each job's vCPU and memory (the template's defaults) times its
@@ -50,41 +52,43 @@ PRICE = {
 FARGATE_MINIMUM_SECONDS = 60
 PREVIOUS_DESIGN_10_ENTRIES = 0.15  # the earlier design's estimate for a 10-entry job, USD
 
-# Measured with --measure on this project's 2-core machine, 10 conformance entries.
+# Measured with --measure on this project's 2-core machine, 10 conformance entries
+# (retrieval_child: one child of the array job, 5 entries in one process).
 MEASURED = {
     "ValidateFunction": 0.08,
+    "RetrieveFunction": 0.45,
     "PrepareAlignmentFunction": 0.47,
     "CollectResultsFunction": 0.03,
-    "retrieval_job": 3.5,
+    "retrieval_child": 1.2,
+    "retrieval_child_entries": 5,
     "alignment_job_10": 1.33,
+}
+LANE_TARGETS = {
+    "ChooseLane": {"lambda": "RetrieveInLambda", "batch": "RetrieveSequences"},
+    "ChooseAlignmentLane": {"lambda": "AlignInLambda", "batch": "AlignProteins"},
 }
 
 
-def success_path_transitions(asl: dict[str, Any], entries: int) -> int:
-    """States entered by a job that completes: the top-level success path, and each Map
-    iteration's success path once per entry."""
-
-    def walk(states: dict[str, Any], start: str) -> int:
-        count, name = 0, start
-        while name:
-            state = states[name]
-            count += 1
-            if state["Type"] == "Map":
-                processor = state["ItemProcessor"]
-                count += entries * walk(processor["States"], processor["StartAt"])
-            # a Choice goes on by its first branch: the success one (CanAlign: true)
+def success_path_transitions(asl: dict[str, Any], lane: str) -> int:
+    """States entered by a job that completes in that lane: the top-level success path
+    (``ChooseLane`` and ``ChooseAlignmentLane`` go the lane's way; ``CanAlign`` by its first branch)."""
+    count, name, states = 0, asl["StartAt"], asl["States"]
+    while name:
+        state = states[name]
+        count += 1
+        if name in LANE_TARGETS:
+            name = LANE_TARGETS[name][lane]
+        else:
             name = state["Choices"][0]["Next"] if state["Type"] == "Choice" else state.get("Next", "")
-        return count
-
-    return walk(asl["States"], asl["StartAt"])
+    return count
 
 
-def s3_requests(entries: int) -> dict[str, int]:
-    """S3 requests of a completed job (the job bucket and s3:// genomes), by kind."""
-    genome_gets = 2 + 1.3  # .fai and .gzi once per retrieval process, 1.3 ranged reads (docs/benchmarks.md)
+def s3_requests(entries: int, processes: int) -> dict[str, int]:
+    """S3 requests of a completed job (the job bucket and s3:// genomes), by kind; ``processes``
+    retrieve the entries (each reads a genome's .fai and .gzi once)."""
     puts = entries + 1  # validation: entries, manifest
     gets = 0.0
-    gets += entries * (1 + genome_gets)  # retrieval: its entry, the genome
+    gets += processes * (1 + 2) + entries * (1 + 1.3)  # retrieval: manifest, indexes; entry, 1.3 ranged reads
     puts += entries * 2  # retrieval: protein and seqinfo
     gets += 1 + 2 * entries  # preparation: one LIST, every per-entry file
     puts += 3  # preparation: alignment input, merged seqinfo, prepared
@@ -106,34 +110,45 @@ def job_size(model: StackModel, vcpu_parameter: str, memory_parameter: str) -> t
     return float(parameters[vcpu_parameter]["Default"]), int(parameters[memory_parameter]["Default"]) / 1024
 
 
-def cost(entries: int, durations: dict[str, float], spot: bool = True) -> dict[str, Any]:
+def cost(entries: int, durations: dict[str, float], spot: bool = True, lane: str = "batch") -> dict[str, Any]:
+    from pavi.aws.lanes import plan_array
+
     model = StackModel.load(REPO)
     path, _ = model.state_machine()
     asl = json.loads(path.read_text())
-    transitions = success_path_transitions(asl, entries)
-    lambda_gb_s = sum(
-        memory_gb(model, name) * durations[name]
-        for name in ("ValidateFunction", "PrepareAlignmentFunction", "CollectResultsFunction")
-    )
+    transitions = success_path_transitions(asl, lane)
+    functions = ["ValidateFunction", "PrepareAlignmentFunction", "CollectResultsFunction"]
+    seconds = dict(durations)
+    retrieval_tasks = 0
     retrieval_vcpu, retrieval_gb = job_size(model, "RetrievalVcpu", "RetrievalMemory")
+    if lane == "lambda":
+        functions.append("RetrieveFunction")
+        seconds["RetrieveFunction"] = durations["RetrieveFunction"] * entries / 10  # measured with 10
+    else:
+        plan = plan_array(entries)
+        retrieval_tasks = plan.children
+        per_entry = durations["retrieval_child"] / durations["retrieval_child_entries"]
+        child_seconds = max(FARGATE_MINIMUM_SECONDS, per_entry * plan.per_child)
+    lambda_gb_s = sum(memory_gb(model, name) * seconds[name] for name in functions)
     align_vcpu, align_gb = job_size(model, "AlignmentVcpu", "AlignmentMemory")
-    retrieval_seconds = max(FARGATE_MINIMUM_SECONDS, durations["retrieval_job"])
     align_seconds = max(FARGATE_MINIMUM_SECONDS, durations["alignment_job_10"] * (entries / 10) ** 2)
-    vcpu_s = entries * retrieval_seconds * retrieval_vcpu + align_seconds * align_vcpu
-    gb_s = entries * retrieval_seconds * retrieval_gb + align_seconds * align_gb
+    vcpu_s = align_seconds * align_vcpu + (retrieval_tasks * child_seconds * retrieval_vcpu if retrieval_tasks else 0)
+    gb_s = align_seconds * align_gb + (retrieval_tasks * child_seconds * retrieval_gb if retrieval_tasks else 0)
     vcpu_price = PRICE["fargate_spot_vcpu_hour" if spot else "fargate_vcpu_hour"] / 3600
     gb_price = PRICE["fargate_spot_gb_hour" if spot else "fargate_gb_hour"] / 3600
-    requests = s3_requests(entries)
+    requests = s3_requests(entries, retrieval_tasks or 1)
     parts = {
         "step_functions": transitions * PRICE["sfn_transition"],
-        "lambda": lambda_gb_s * PRICE["lambda_gb_second_arm64"] + 3 * PRICE["lambda_request"],
+        "lambda": lambda_gb_s * PRICE["lambda_gb_second_arm64"] + len(functions) * PRICE["lambda_request"],
         "batch_fargate": vcpu_s * vcpu_price + gb_s * gb_price,
         "s3": requests["put"] * PRICE["s3_put"] + requests["get"] * PRICE["s3_get"],
         "api": 1 * PRICE["api_request"],  # the submission; status polls add 3.5e-6 USD each
     }
     return {
         "entries": entries,
+        "lane": lane,
         "fargate": "spot" if spot else "on-demand",
+        "fargate_tasks": retrieval_tasks + 1,
         "state_transitions": transitions,
         "lambda_gb_seconds": round(lambda_gb_s, 3),
         "batch_vcpu_seconds": round(vcpu_s, 1),
@@ -153,20 +168,22 @@ def measure() -> dict[str, float]:
         entry["fasta_file_url"] = entry["fasta_file_url"].replace(
             "ORACLE_DIR/public", str(REPO.parent / "shared" / "conformance" / "genbank")
         )
+    by_function: dict[str, list[float]] = {}
+    jobs: dict[str, list[float]] = {"retrieval": [], "alignment": []}
     with EmulatedStack() as stack:
-        _, arn = stack.start(payload)
-        if stack.wait(arn, 600)["status"] != "SUCCEEDED":
-            raise RuntimeError("the measuring job failed")
-        by_function: dict[str, list[float]] = {}
+        for lane in ("lambda", "batch"):
+            _, arn = stack.start({"seq_regions": payload, "lane": lane})
+            if stack.wait(arn, 600)["status"] != "SUCCEEDED":
+                raise RuntimeError(f"the measuring job failed in the {lane} lane")
         for name, started, ended in stack.invocations:
             by_function.setdefault(name, []).append(ended - started)
-        jobs: dict[str, list[float]] = {"retrieval": [], "alignment": []}
         for job in stack.batch.jobs.values():
             kind = "alignment" if job.command[0] == "clustalo" else "retrieval"
             jobs[kind] += [(a["stoppedAt"] - a["startedAt"]) / 1000 for a in job.attempts]
     return {
         **{name: statistics.median(values) for name, values in by_function.items()},
-        "retrieval_job": statistics.median(jobs["retrieval"]),
+        "retrieval_child": statistics.median(jobs["retrieval"]),
+        "retrieval_child_entries": 5,  # 10 entries in 2 children
         "alignment_job_10": statistics.median(jobs["alignment"]),
     }
 
@@ -178,23 +195,25 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     durations = {**MEASURED, **(measure() if args.measure else {})}
-    rows = [cost(n, durations, spot) for n in args.entries for spot in (True, False)]
+    lanes, fargate = ("lambda", "batch"), (True, False)
+    rows = [cost(n, durations, spot, lane) for lane in lanes for n in args.entries for spot in fargate]
     if args.json:
         print(json.dumps({"prices": PRICES_AS_OF, "durations_s": durations, "jobs": rows}, indent=1))
         return
     print(f"prices: {PRICES_AS_OF}; step durations (s): " + ", ".join(f"{k} {v:.2f}" for k, v in durations.items()))
     print(
-        f"{'entries':>7} {'fargate':>9} {'transitions':>11} {'Lambda GB-s':>11} {'vCPU-s':>8} {'GB-s':>8} "
-        f"{'S3 PUT/GET':>11} {'USD/job':>9}  breakdown"
+        f"{'lane':>6} {'entries':>7} {'fargate':>9} {'tasks':>5} {'transitions':>11} {'Lambda GB-s':>11} "
+        f"{'vCPU-s':>8} {'GB-s':>8} {'S3 PUT/GET':>11} {'USD/job':>9}  breakdown"
     )
     for row in rows:
         s3 = f"{row['s3_requests']['put']}/{row['s3_requests']['get']}"
         parts = ", ".join(f"{k} {v:.5f}" for k, v in row["usd"].items())
         print(
-            f"{row['entries']:>7} {row['fargate']:>9} {row['state_transitions']:>11} {row['lambda_gb_seconds']:>11} "
-            f"{row['batch_vcpu_seconds']:>8} {row['batch_gb_seconds']:>8} {s3:>11} {row['usd_total']:>9.5f}  {parts}"
+            f"{row['lane']:>6} {row['entries']:>7} {row['fargate']:>9} {row['fargate_tasks']:>5} "
+            f"{row['state_transitions']:>11} {row['lambda_gb_seconds']:>11} {row['batch_vcpu_seconds']:>8} "
+            f"{row['batch_gb_seconds']:>8} {s3:>11} {row['usd_total']:>9.5f}  {parts}"
         )
-    ten = next(r for r in rows if r["entries"] == 10 and r["fargate"] == "spot") if 10 in args.entries else None
+    ten = next((r for r in rows if r["entries"] == 10 and r["fargate"] == "spot" and r["lane"] == "lambda"), None)
     if ten:
         print(
             f"10 entries on Spot: {ten['usd_total']:.4f} USD, {PREVIOUS_DESIGN_10_ENTRIES / ten['usd_total']:.0f}x "

@@ -11,6 +11,8 @@ def test_no_handler_imports_biopython_numpy_or_pysam_when_loaded() -> None:
     results = cold_start.measure(runs=1)
     assert set(results) == {
         "ValidateFunction",
+        "RetrieveFunction",
+        "AlignFunction",
         "PrepareAlignmentFunction",
         "CollectResultsFunction",
         "RecordFailureFunction",

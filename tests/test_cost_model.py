@@ -14,18 +14,23 @@ cost_model = load_benchmark("cost_model")
 
 def test_the_transitions_counted_from_the_asl_are_the_states_a_job_enters(tmp_path: Path) -> None:
     entries = demo_entries()
-    with EmulatedStack(log_dir=tmp_path) as stack:
-        _, arn = stack.start(entries)
-        assert stack.wait(arn, 120)["status"] == "SUCCEEDED"
-        entered = [e for e in stack.history(arn) if e["type"].endswith("StateEntered")]
-    model = cost_model.cost(len(entries), cost_model.MEASURED)
-    assert model["state_transitions"] == len(entered) == 7 + len(entries)
+    with EmulatedStack(log_dir=tmp_path, in_process_batch=True) as stack:
+        for lane in ("lambda", "batch"):
+            _, arn = stack.start({"seq_regions": entries, "lane": lane})
+            assert stack.wait(arn, 120)["status"] == "SUCCEEDED"
+            entered = [e for e in stack.history(arn) if e["type"].endswith("StateEntered")]
+            model = cost_model.cost(len(entries), cost_model.MEASURED, lane=lane)
+            assert model["state_transitions"] == len(entered) == 9  # the same for any number of entries
 
 
-def test_a_ten_entry_job_costs_under_a_cent_on_spot_and_on_demand() -> None:
-    for spot in (True, False):
-        ten = cost_model.cost(10, cost_model.MEASURED, spot)
-        assert 0 < ten["usd_total"] < 0.01, ten
+def test_a_ten_entry_job_costs_under_a_cent_in_each_lane_and_the_lambda_lane_less() -> None:
+    for lane in ("lambda", "batch"):
+        for spot in (True, False):
+            ten = cost_model.cost(10, cost_model.MEASURED, spot, lane)
+            assert 0 < ten["usd_total"] < 0.01, ten
+    lambda_lane, batch_lane = (cost_model.cost(10, cost_model.MEASURED, True, lane) for lane in ("lambda", "batch"))
+    assert lambda_lane["fargate_tasks"] == 1 and batch_lane["fargate_tasks"] == 3  # the alignment; + 2 children
+    assert lambda_lane["usd_total"] < batch_lane["usd_total"]
     assert (
         cost_model.cost(100, cost_model.MEASURED)["usd_total"] > cost_model.cost(10, cost_model.MEASURED)["usd_total"]
     )

@@ -23,7 +23,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,8 +30,7 @@ from urllib.parse import urlsplit
 from pavi.domain import storage
 from pavi.domain.errors import PaviError, RequestValidationError
 from pavi.domain.request import Entry, Job, parse_job
-from pavi.domain.retrieval import EntryResult, retrieve_entry, write_entry
-from pavi.domain.url_policy import UrlPolicy
+from pavi.domain.retrieval import retrieve_all
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 EXIT_STOPPED = 128 + signal.SIGTERM  # as a shell reports a process SIGTERM ended
@@ -63,30 +61,6 @@ def resolve_local_urls(entries: list[Entry], payload_location: str) -> list[Entr
     return resolved
 
 
-def retrieve_all(entries: list[Entry], out: str, workers: int, progress: bool = True) -> list[EntryResult]:
-    """Retrieve and write every entry, ``workers`` at a time; results in the entries' order."""
-    policy = UrlPolicy.from_env()
-    results: dict[str, EntryResult] = {}
-
-    def work(entry: Entry) -> EntryResult:
-        result = retrieve_entry(entry, policy)
-        write_entry(result, out)
-        return result
-
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(work, entry): entry for entry in entries}
-        for done, future in enumerate(as_completed(futures), start=1):
-            result = future.result()
-            results[result.entry_id] = result
-            if progress:
-                status = "ok" if not result.reference_failed else f"FAILED: {result.reference.info['error']}"
-                alt_errors = [s for s in result.sequences[1:] if "error" in s.info]
-                if alt_errors and not result.reference_failed:
-                    status += f" (alternative: {alt_errors[0].info['error']})"
-                _say(f"[{done}/{len(entries)}] {result.entry_id}: {status}")
-    return [results[e.unique_entry_id] for e in entries]
-
-
 def cmd_retrieve(args: argparse.Namespace) -> int:
     started = time.monotonic()
     job = _read_job(lambda: load_payload(args.payload), f"the payload {args.payload}", "retrieve")
@@ -112,7 +86,7 @@ def _read_job(load: Callable[[], Any], what: str, command: str) -> Job | int:
 
 def _retrieve_and_say(entries: list[Entry], out: str, workers: int, quiet: bool, started: float) -> int:
     try:
-        results = retrieve_all(entries, out, workers, progress=not quiet)
+        results = retrieve_all(entries, out, workers, None if quiet else _say)
     except Exception as error:  # storage failures: nothing is reported as complete
         _say(f"pavi retrieve: writing the results to {out} failed: {type(error).__name__}: {error}")
         return EXIT_FAILED
@@ -128,33 +102,25 @@ def _retrieve_and_say(entries: list[Entry], out: str, workers: int, quiet: bool,
 def cmd_retrieve_share(args: argparse.Namespace) -> int:
     """A child of the retrieval array job: the entries its index selects from the manifest,
     retrieved in one process (:mod:`pavi.aws.lanes`)."""
-    from pavi.aws.lanes import ArrayPlan, array_index_from_env
+    from pavi.aws.lanes import ArrayPlan, array_index_from_env, read_manifest
 
     started = time.monotonic()
     index = args.index if args.index is not None else array_index_from_env()
     try:
-        manifest = load_payload(args.manifest)
-        entry_ids = [str(entry_id) for entry_id in manifest["entry_ids"]]
-        prefix = str(manifest["entries"])
+        manifest = read_manifest(args.manifest)
     except (OSError, ValueError, KeyError, TypeError, PaviError) as error:
         _say(f"pavi retrieve-share: cannot read the manifest {args.manifest}: {type(error).__name__}: {error}")
         return EXIT_FAILED
-    plan = ArrayPlan.of(len(entry_ids), args.per_child)
     try:
-        share = [entry_ids[position] for position in plan.share(index)]
+        positions = ArrayPlan.of(len(manifest.entry_ids), args.per_child).share(index)
     except ValueError as error:
-        _say(f"pavi retrieve-share: {error} ({len(entry_ids)} entries, {args.per_child} per child)")
+        _say(f"pavi retrieve-share: {error} ({len(manifest.entry_ids)} entries, {args.per_child} per child)")
         return EXIT_INVALID
-    if not share:
-        _say(f"child {index}: no entries to retrieve ({len(entry_ids)} entries, {args.per_child} per child)")
+    if not positions:
+        _say(f"child {index}: no entries to retrieve ({len(manifest.entry_ids)} entries, {args.per_child} per child)")
         return EXIT_OK
-    _say(f"child {index}: entries {plan.share(index).start + 1}-{plan.share(index).stop} of {len(entry_ids)}")
-
-    def read_share() -> list[Any]:
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            return list(pool.map(lambda e: load_payload(storage.join(prefix, f"{e}.json")), share))
-
-    job = _read_job(read_share, f"an entry under {prefix}", "retrieve-share")
+    _say(f"child {index}: entries {positions.start + 1}-{positions.stop} of {len(manifest.entry_ids)}")
+    job = _read_job(lambda: manifest.payloads(positions), f"an entry under {manifest.entries}", "retrieve-share")
     if isinstance(job, int):
         return job
     return _retrieve_and_say(job.seq_regions, args.out, args.workers, args.quiet, started)
@@ -268,7 +234,7 @@ def stopped_by_sigterm() -> Iterator[None]:
 def cmd_run(args: argparse.Namespace) -> int:
     from pavi.local.runner import run
 
-    return run(args.payload, args.out)
+    return run(args.payload, args.out, lane=args.lane)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -360,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
         "payload", help="JSON file: a list of entries or {'seq_regions': [...]}; relative FASTA paths resolve here"
     )
     run.add_argument("--out", default=None, help="results folder (default ./pavi-results/<job-uuid>/)")
+    run.add_argument(
+        "--lane",
+        choices=["lambda", "batch"],
+        default=None,
+        help="force a lane (default: the state machine chooses by the job's size, as on AWS)",
+    )
     run.set_defaults(handler=cmd_run)
 
     serve = commands.add_parser(

@@ -97,7 +97,7 @@ def test_a_job_from_submission_to_results_and_logs(call: Call, stack: EmulatedSt
     assert info["statusCode"] == 200 and "HLA-A_01-01-01-01_demo-variants" in body(info)
     logs = call("GET", f"/api/pipeline-job/{job['uuid']}/logs")
     assert logs["statusCode"] == 200
-    assert "retrieval: done" in logs["body"] and "status: completed" in logs["body"]
+    assert "retrieval (Lambda lane): done" in logs["body"] and "status: completed" in logs["body"]
 
 
 def test_the_seq_regions_form_is_accepted_too(call: Call) -> None:

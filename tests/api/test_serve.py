@@ -49,7 +49,7 @@ def test_pavi_serve_runs_jobs_behind_the_api(
     status, info, _ = served.request(f"/api/pipeline-job/{job}/result/seq-info")
     assert status == 200 and {e["base_seq_name"] for e in entries} <= set(json.loads(info))
     status, logs, _ = served.request(f"/api/pipeline-job/{job}/logs")
-    assert status == 200 and b"retrieval: done" in logs and b"job completed" in logs
+    assert status == 200 and b"retrieval (Lambda lane): done" in logs and b"job completed" in logs
 
     failure = json.loads((conformance / "pavi-upstream" / "api-payload-failure.json").read_text())
     for entry in failure:

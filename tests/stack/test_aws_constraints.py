@@ -160,7 +160,7 @@ def test_the_state_machine_may_invoke_only_its_functions(stack: EmulatedStack) -
 
 
 def test_defect_2_the_alignment_runs_as_its_image_user_with_a_read_only_root(stack: EmulatedStack) -> None:
-    job_id, arn = stack.start(demo_entries())
+    job_id, arn = stack.start({"seq_regions": demo_entries(), "lane": "batch"})
     description = stack.wait(arn, 180)
     assert description["status"] == "SUCCEEDED", description
     assert stack.read(f"results/{job_id}/alignment-output.aln").startswith(b"CLUSTAL O(1.2.4)")
@@ -233,7 +233,7 @@ def test_a_batch_job_that_never_starts_fails_into_the_report_within_the_task_tim
     edit(copy / "statemachine" / "pipeline.asl.json", '"TimeoutSeconds": 7800', '"TimeoutSeconds": 2')
     with EmulatedStack(copy, log_dir=tmp_path / "logs") as local:
         local.batch.never_start.add("AlignmentJobDefinition")
-        job_id, arn = local.start(demo_entries())
+        job_id, arn = local.start({"seq_regions": demo_entries(), "lane": "batch"})
         description = local.wait(arn, 120)
         report = json.loads(local.read(f"results/{job_id}/job-report.json"))
     assert description["status"] == "FAILED" and report["status"] == "failed"

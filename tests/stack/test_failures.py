@@ -154,7 +154,7 @@ def test_a_batch_job_killed_mid_run_is_retried_by_its_strategy(tmp_path: Path) -
 
     with EmulatedStack(log_dir=tmp_path / "logs") as stack:
         stack.batch.on_start = kill_first_attempt
-        job_id, arn = stack.start(demo_entries())
+        job_id, arn = stack.start({"seq_regions": demo_entries(), "lane": "batch"})
         description = stack.wait(arn, 240)
         report = json.loads(stack.read(f"results/{job_id}/job-report.json"))
         attempts = {job.job_id: len(job.attempts) for job in stack.batch.jobs.values()}

@@ -28,8 +28,10 @@ def stack(tmp_path: Path) -> Iterator[EmulatedStack]:
         yield local
 
 
-def run(stack: EmulatedStack, entries: list[dict[str, Any]], timeout: float = 180) -> tuple[str, dict[str, Any]]:
-    job_id, arn = stack.start({"seq_regions": entries})
+def run(
+    stack: EmulatedStack, entries: list[dict[str, Any]], timeout: float = 180, lane: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    job_id, arn = stack.start({"seq_regions": entries, **({"lane": lane} if lane else {})})
     return job_id, stack.wait(arn, timeout)
 
 
@@ -122,7 +124,7 @@ def child_1_fails_every_attempt(stack: EmulatedStack) -> None:
             process.send_signal(signal.SIGKILL)  # the host goes away mid-run, every attempt
 
     stack.batch.on_start = kill_child_1
-    job_id, description = run(stack, entries)
+    job_id, description = run(stack, entries, lane="batch")
     assert attempts == [1, 2, 3]  # the job definition's RetryStrategy: 3 attempts, host loss -> RETRY
     assert description["status"] == "FAILED" and description["error"] == "EntriesFailed"
     (failed,) = report(stack, job_id)["failed_entries"]  # child 0's two entries were retrieved
@@ -143,7 +145,7 @@ def test_a_failed_alignment_job_is_caught_and_reported(stack: EmulatedStack) -> 
             process.send_signal(signal.SIGKILL)
 
     stack.batch.on_start = fail_alignment
-    job_id, description = run(stack, demo_entries())
+    job_id, description = run(stack, demo_entries(), lane="batch")
     assert description["status"] == "FAILED" and description["error"] == "TaskFailed"
     assert description["cause"].startswith(f"Batch job pavi-align-{job_id} failed after 2 attempts: {KILLED_REASON}")
     assert report(stack, job_id)["steps"][-1]["step"] == "alignment"

@@ -49,3 +49,21 @@ def test_entrypoint_is_the_pavi_command(image: str) -> None:
 def test_alignment_image_pins_clustal_omega_1_2_4() -> None:
     text = (ROOT / "batch_images" / "alignment" / "Dockerfile").read_text()
     assert "clustalo=1.2.4-" in text
+
+
+def test_the_alignment_image_is_also_the_lambda_lanes_alignment_function() -> None:
+    """AlignFunction (template.yaml) runs this image: its ImageConfig starts the pinned runtime
+    interface client on the handler file the image copies to the working directory."""
+    from pavi.local.template import StackModel
+
+    steps = instructions(ROOT / "batch_images" / "alignment" / "Dockerfile")
+    function = StackModel.load(ROOT).template["Resources"]["AlignFunction"]
+    config = function["Properties"]["ImageConfig"]
+    assert config["EntryPoint"] == ["/usr/local/bin/python", "-m", "awslambdaric"]  # the python image's
+    assert any("awslambdaric==" in rest for keyword, rest in steps if keyword == "RUN")
+    module = config["Command"][0].split(".")[0]
+    copied = [rest.split()[-2:] for keyword, rest in steps if keyword == "COPY" and "functions/" in rest]
+    local = function["Metadata"]["LocalCodeUri"].rstrip("/")
+    assert [f"{local}/{module}.py", f"{config['WorkingDirectory']}/{module}.py"] in copied
+    assert "!" + f"{local}/{module}.py" in (ROOT / ".dockerignore").read_text().splitlines()
+    assert function["Properties"]["ImageUri"] == {"Ref": "AlignmentImageUri"}  # the Batch job's image

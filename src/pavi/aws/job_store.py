@@ -162,6 +162,7 @@ def job_report(
         "job_id": paths.job_id,
         "status": status,
         "counts": counts,
+        "lanes": prepared.get("lanes"),
         "failed_entries": prepared.get("failed_entries", []),
         "alternative_errors": prepared.get("alternative_errors", []),
         "started_at": started,

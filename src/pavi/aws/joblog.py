@@ -13,9 +13,11 @@ from typing import Any
 
 STEP_NAMES = {
     "ValidateInput": "validation",
-    "RetrieveSequences": "retrieval",
+    "RetrieveInLambda": "retrieval (Lambda lane)",
+    "RetrieveSequences": "retrieval (Batch lane)",
     "PrepareAlignmentInput": "alignment-input preparation",
-    "AlignProteins": "alignment (Clustal Omega)",
+    "AlignInLambda": "alignment (Clustal Omega, Lambda lane)",
+    "AlignProteins": "alignment (Clustal Omega, Batch lane)",
     "CollectResults": "result collection",
     "RecordFailure": "failure recording",
 }

@@ -27,7 +27,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pavi.aws.job_store import JobStateError
 from pavi.aws.lanes import entries_per_child_from_env
-from pavi.aws.steps import collect_results, prepare_alignment, record_failure, validate_job
+from pavi.aws.steps import (
+    align_in_lambda,
+    collect_results,
+    prepare_alignment,
+    record_failure,
+    retrieve_in_lambda,
+    validate_job,
+)
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "pavi"
 logger = Logger(service=SERVICE)
@@ -99,6 +106,16 @@ def validate_input(event: ValidateEvent, context: LambdaContext) -> dict[str, An
 
 
 @step_handler(StepEvent)
+def retrieve_entries(event: StepEvent, context: LambdaContext) -> dict[str, Any]:
+    """The Lambda lane's retrieval: all the job's entries at once (:func:`pavi.aws.steps.retrieve_in_lambda`)."""
+    logger.append_keys(job_id=event.state.get("job_id"))
+    outcome = retrieve_in_lambda(event.state)
+    metrics.add_metric(name="EntriesRetrievedInLambda", unit=MetricUnit.Count, value=outcome["entries"])
+    logger.info("entries retrieved", extra=outcome)
+    return outcome
+
+
+@step_handler(StepEvent)
 def prepare_alignment_input(event: StepEvent, context: LambdaContext) -> dict[str, Any]:
     """Alignment-input preparation (:func:`pavi.aws.steps.prepare_alignment`)."""
     logger.append_keys(job_id=event.state.get("job_id"))
@@ -106,6 +123,16 @@ def prepare_alignment_input(event: StepEvent, context: LambdaContext) -> dict[st
     metrics.add_metric(name="EntriesFailed", unit=MetricUnit.Count, value=state["counts"]["entries_failed"])
     logger.info("alignment input prepared", extra={"counts": state["counts"], "can_align": state["can_align"]})
     return state
+
+
+@step_handler(StepEvent)
+def align_proteins(event: StepEvent, context: LambdaContext) -> dict[str, Any]:
+    """The Lambda lane's alignment, in the alignment image (:func:`pavi.aws.steps.align_in_lambda`)."""
+    logger.append_keys(job_id=event.state.get("job_id"))
+    outcome = align_in_lambda(event.state)
+    metrics.add_metric(name="AlignmentsInLambda", unit=MetricUnit.Count, value=1)
+    logger.info("proteins aligned")
+    return outcome
 
 
 @step_handler(StepEvent)

@@ -1,4 +1,13 @@
-"""How a job's entries are shared out among the children of the retrieval array job.
+"""Which lane a job takes, and how the Batch lane shares its entries out among the children
+of the retrieval array job.
+
+**The lanes.** A typical job (2 to 20 transcripts) takes the *Lambda lane*: all its entries
+retrieved in one Lambda invocation, in parallel. A job past :data:`LAMBDA_LANE_LIMITS` takes
+the *Batch lane*. The state machine's ``ChooseLane`` state compares the figures the
+validation returns (:func:`lane_figures`) with the same limits, written in the ASL
+(``tests/stack/test_lanes.py`` holds the two equal); an execution input's ``"lane"``
+(``pavi run --lane``) forces one. A Lambda-lane step that fails or times out falls back to
+the Batch lane for that job.
 
 The Batch lane retrieves a job's entries with one AWS Batch *array job*: child ``i`` (its
 ``AWS_BATCH_JOB_ARRAY_INDEX``) takes the entries ``i*k .. i*k+k-1`` of the manifest's list
@@ -12,15 +21,23 @@ No AWS imports here: the retrieval image's entrypoint and the validation Lambda 
 
 from __future__ import annotations
 
+import json
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
+
+from pavi.domain import storage
 
 # AWS Batch: an array job has 2 to 10,000 children (SubmitJob's arrayProperties.size).
 MIN_ARRAY_SIZE = 2
 MAX_ARRAY_SIZE = 10_000
 DEFAULT_ENTRIES_PER_CHILD = 100
 ARRAY_INDEX_ENV = "AWS_BATCH_JOB_ARRAY_INDEX"
+LANES = ("lambda", "batch")
+# Jobs within all three take the Lambda lane (docs/decisions.md §22 gives the measures behind them).
+LAMBDA_LANE_LIMITS = {"entries": 25, "longest_protein": 2_000, "total_protein": 15_000}
 
 
 @dataclass(frozen=True)
@@ -71,3 +88,43 @@ def array_index_from_env() -> int:
     """This Batch child's index (``AWS_BATCH_JOB_ARRAY_INDEX``); 0 for a job that is not an array's child."""
     value = os.environ.get(ARRAY_INDEX_ENV, "").strip()
     return int(value) if value else 0
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A job's ``manifest.json``: its entry IDs in the request's order, and where the entries are."""
+
+    entry_ids: list[str]
+    entries: str  # the prefix of {entry_id}.json
+
+    def payloads(self, positions: range | None = None) -> list[Any]:
+        """The entries at ``positions`` (all by default), read 16 at a time."""
+        chosen = self.entry_ids if positions is None else [self.entry_ids[p] for p in positions]
+        locations = [storage.join(self.entries, f"{entry_id}.json") for entry_id in chosen]
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            return [json.loads(data) for data in pool.map(storage.read_bytes, locations)]
+
+
+def read_manifest(location: str) -> Manifest:
+    """The manifest at ``location`` (path or ``s3://``); KeyError or ValueError when it is not one."""
+    data = json.loads(storage.read_bytes(location))
+    return Manifest([str(entry_id) for entry_id in data["entry_ids"]], str(data["entries"]))
+
+
+def lane_figures(entries: list[Any]) -> dict[str, int]:
+    """What the lane choice looks at, from the request alone: the entry count, and the longest
+    and total expected protein length (residues), from the CDS lengths (the exons' when an
+    entry gives no CDS: its ORF is at most that long). An entry with variants counts twice
+    (its reference and alternative proteins)."""
+    longest = total = 0
+    for entry in entries:
+        regions = entry.cds_seq_regions or entry.exon_seq_regions
+        residues = sum(region.end - region.start + 1 for region in regions) // 3
+        longest = max(longest, residues)
+        total += residues * (2 if entry.variant_ids or entry.variants else 1)
+    return {"entries": len(entries), "longest_protein": longest, "total_protein": total}
+
+
+def lambda_lane_fits(figures: dict[str, int]) -> bool:
+    """What the ``ChooseLane`` state decides when no lane is asked for."""
+    return all(figures[name] <= limit for name, limit in LAMBDA_LANE_LIMITS.items())

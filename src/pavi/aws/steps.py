@@ -16,13 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pavi.aws.job_store import JobPaths, JobStateError, job_report, now_iso, read_json, write_json
-from pavi.aws.lanes import DEFAULT_ENTRIES_PER_CHILD, ArrayPlan, plan_array
+from pavi.aws.lanes import DEFAULT_ENTRIES_PER_CHILD, LANES, ArrayPlan, lane_figures, plan_array, read_manifest
 from pavi.domain import storage
 from pavi.domain.errors import PaviError, Problem, RequestValidationError
 from pavi.domain.request import Job, parse_job
 from pavi.domain.url_policy import UrlPolicy
 
 STORE_WRITERS = 16
+LAMBDA_WORKERS = 16  # entries retrieved at once in the Lambda lane (I/O: ranged reads and S3 writes)
 MAX_ERROR_CHARS = 2000
 # Entries named in the state on failure; the report in the store names all of them.
 FAILED_NAMED_IN_STATE = 10
@@ -56,7 +57,10 @@ def execution_input(payload: Any, paths: JobPaths, write: bool = True) -> dict[s
     if write:
         storage.write_text(paths.request, body, "application/json")
     # the digest tells a retried request from another one with the same idempotency key
-    return {"request_uri": paths.request, "request_sha256": hashlib.sha256(body.encode()).hexdigest()}
+    reference = {"request_uri": paths.request, "request_sha256": hashlib.sha256(body.encode()).hexdigest()}
+    if isinstance(payload, dict) and "lane" in payload:
+        reference["lane"] = payload["lane"]  # the lane asked for stays beside the reference
+    return reference
 
 
 def load_request(execution_input: Any, store: str) -> Any:
@@ -88,6 +92,9 @@ def validate_job(
     write each normalised entry and the manifest, and return the job state: locations, and
     how the retrieval array job shares the entries out (its size does not grow with them)."""
     paths = JobPaths(store, job_id)
+    lane = execution_input.get("lane", "auto") if isinstance(execution_input, dict) else "auto"
+    if lane not in {"auto", *LANES}:
+        raise RequestValidationError([Problem(None, "lane", f"{lane!r} is not a lane: 'lambda' or 'batch'")])
     job = parse_job(load_request(execution_input, store))
     problems = url_problems(job, policy or UrlPolicy.from_env())
     if problems:
@@ -105,6 +112,8 @@ def validate_job(
         "job_id": job_id,
         "store": store,
         "entry_count": len(entry_ids),
+        "lane": lane,  # "auto": the state machine chooses by the figures
+        "figures": lane_figures(job.seq_regions),
         "array": plan_array(len(entry_ids), entries_per_child).state(),
         "manifest": paths.manifest,
         "entries_prefix": paths.entries,
@@ -114,6 +123,55 @@ def validate_job(
         "alignment_error": paths.alignment_error,
         "timings": {"started_at": started_at or now_iso(), "validated_at": now_iso()},
     }
+
+
+def retrieve_in_lambda(state: dict[str, Any], workers: int = LAMBDA_WORKERS) -> dict[str, Any]:
+    """The Lambda lane's retrieval: every entry of the job, in this one invocation, ``workers``
+    at a time (the same code as a Batch child's share). An entry's own failure is data, as in
+    the Batch lane; a storage failure raises, and the state machine falls back to the Batch lane."""
+    from pavi.domain.retrieval import retrieve_all  # Biopython: only this step and the Batch jobs need it
+
+    paths = JobPaths.of(state)
+    manifest = read_manifest(paths.manifest)
+    job = parse_job(manifest.payloads())
+    results = retrieve_all(job.seq_regions, paths.sequences, workers)
+    failed = sum(result.reference_failed for result in results)
+    return {"lane": "lambda", "entries": len(results), "entries_failed": failed}
+
+
+class ClustalOmegaFailed(PaviError):
+    """Clustal Omega itself failed on the job's input: another lane would fail the same way."""
+
+
+def align_in_lambda(state: dict[str, Any]) -> dict[str, str]:
+    """The Lambda lane's alignment: Clustal Omega 1.2.4 (the alignment image's, with the same
+    flags as the Batch job: one thread) on the job's alignment input. Clustal Omega's own
+    failure is written where the Batch job writes it and raised as :class:`ClustalOmegaFailed`
+    (the state machine records it); anything else raises as it is, and the job falls back to
+    the Batch lane."""
+    from pavi.domain.alignment import AlignmentError, run_clustalo
+
+    paths = JobPaths.of(state)
+    fasta = storage.read_text(paths.alignment_input)
+    try:
+        clustal = run_clustalo(fasta, threads=1)
+    except AlignmentError as error:
+        storage.write_text(paths.alignment_error, f"{error}\n")
+        raise ClustalOmegaFailed(str(error)) from error
+    storage.write_text(paths.alignment_output, clustal)
+    return {"lane": "lambda"}
+
+
+def _lanes_taken(state: dict[str, Any]) -> dict[str, Any]:
+    """Which lane retrieved the entries, and why the Lambda lane fell back to the Batch lane
+    when it did (its error, without a stack trace)."""
+    by = state.get("retrieved_by") or {}
+    lane = "batch" if "retrieval_error" in state else str(by.get("lane") or "batch")
+    lanes: dict[str, Any] = {"retrieval": lane}
+    if isinstance(state.get("lambda_lane_error"), dict):
+        name, cause = _error_of(state["lambda_lane_error"])
+        lanes["fallback"] = f"the Lambda lane's retrieval failed ({name}: {cause}); the Batch lane retrieved them"
+    return lanes
 
 
 def _retrieval_failures(state: dict[str, Any], entry_ids: list[str]) -> dict[str, str]:
@@ -156,8 +214,11 @@ def prepare_alignment(state: dict[str, Any], entered_at: str | None = None) -> d
     write_json(paths.merged_seqinfo, prepared.seqinfo)
     failed = [f.to_dict() for f in prepared.failed]
     alternative_errors = [f.to_dict() for f in prepared.alternative_errors]
-    write_json(paths.prepared, {"failed_entries": failed, "alternative_errors": alternative_errors})
-    next_state = {key: value for key, value in state.items() if key not in {"array", "retrieval_error"}}
+    lanes = _lanes_taken(state)
+    write_json(paths.prepared, {"failed_entries": failed, "alternative_errors": alternative_errors, "lanes": lanes})
+    dropped = {"array", "retrieval_error", "lambda_lane_error", "retrieved_by"}
+    next_state = {key: value for key, value in state.items() if key not in dropped}
+    next_state["lane"] = lanes["retrieval"]
     next_state["counts"] = prepared.counts()
     next_state["can_align"] = prepared.can_align
     if not prepared.can_align:
@@ -184,6 +245,7 @@ def collect_results(state: dict[str, Any], entered_at: str | None = None) -> dic
     info = aligned_seq_info(seqinfo, parse_clustal(clustal))
     write_json(paths.aligned_seq_info, info)
     prepared = _read_prepared(paths)
+    prepared["lanes"] = {**(prepared.get("lanes") or {}), **_alignment_lane(state)}
     timings = {**state.get("timings", {}), "collect_entered_at": entered_at, "collected_at": now_iso()}
     report = job_report(paths, "completed", state.get("counts", {}), prepared, timings)
     write_json(paths.report, report)
@@ -194,6 +256,15 @@ def collect_results(state: dict[str, Any], entered_at: str | None = None) -> dic
         "results": paths.results,
         "timings": timings,
     }
+
+
+def _alignment_lane(state: dict[str, Any]) -> dict[str, str]:
+    """Which lane aligned, and why the Lambda lane fell back when it did."""
+    lane = {"alignment": str((state.get("aligned_by") or {}).get("lane") or "batch")}
+    if isinstance(state.get("lambda_align_error"), dict):
+        name, cause = _error_of(state["lambda_align_error"])
+        lane["alignment_fallback"] = f"the Lambda lane's alignment failed ({name}: {cause}); the Batch lane aligned"
+    return lane
 
 
 def _read_prepared(paths: JobPaths) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,3 +129,31 @@ def write_entry(result: EntryResult, out: str) -> None:
         json.dumps(result.seqinfo(), indent=1) + "\n",
         "application/json",
     )
+
+
+def retrieve_all(
+    entries: list[Entry], out: str, workers: int, say: Callable[[str], None] | None = None
+) -> list[EntryResult]:
+    """Retrieve and write every entry, ``workers`` at a time, in one process (a retrieval
+    child's share, or a whole job in the Lambda lane); results in the entries' order.
+    ``say`` gets a line per entry as it ends."""
+    policy = UrlPolicy.from_env()
+    results: dict[str, EntryResult] = {}
+
+    def work(entry: Entry) -> EntryResult:
+        result = retrieve_entry(entry, policy)
+        write_entry(result, out)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(work, entry): entry for entry in entries}
+        for done, future in enumerate(as_completed(futures), start=1):
+            result = future.result()
+            results[result.entry_id] = result
+            if say:
+                status = "ok" if not result.reference_failed else f"FAILED: {result.reference.info['error']}"
+                alt_errors = [s for s in result.sequences[1:] if "error" in s.info]
+                if alt_errors and not result.reference_failed:
+                    status += f" (alternative: {alt_errors[0].info['error']})"
+                say(f"[{done}/{len(entries)}] {result.entry_id}: {status}")
+    return [results[e.unique_entry_id] for e in entries]

@@ -100,7 +100,11 @@ def copy_results(stack: EmulatedStack, job_id: str, out: Path) -> list[Path]:
     return written
 
 
-def run(payload_path: str, out: str | None, stream: TextIO = sys.stderr, timeout: float = 3600) -> int:
+def run(
+    payload_path: str, out: str | None, stream: TextIO = sys.stderr, timeout: float = 3600, lane: str | None = None
+) -> int:
+    """One job through the local stack; ``lane`` (``lambda`` or ``batch``) forces a lane, else
+    the state machine chooses as it does on AWS."""
     began = time.monotonic()
     path = Path(payload_path)
     try:
@@ -110,6 +114,8 @@ def run(payload_path: str, out: str | None, stream: TextIO = sys.stderr, timeout
         return EXIT_FAILED
     payload = absolute_fasta_urls(payload, path.resolve().parent)
     entries = payload.get("seq_regions") if isinstance(payload, dict) else payload
+    if lane:
+        payload = {**(payload if isinstance(payload, dict) else {"seq_regions": payload}), "lane": lane}
     total = len(entries) if isinstance(entries, list) else None
     job_id = str(uuid.uuid4())
     folder = Path(out) if out else Path("pavi-results") / job_id

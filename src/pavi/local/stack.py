@@ -25,11 +25,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from pavi.aws.job_store import JobPaths
 from pavi.aws.joblog import execution_history
@@ -45,6 +43,7 @@ from pavi.local.cloudformation import (
     role_name_of,
     translate,
 )
+from pavi.local.genome_folders import GenomeFolders
 from pavi.local.iam import Principal, enforce, provision, role_principals
 from pavi.local.lambda_host import Faults, LambdaHost
 from pavi.local.template import REGION, STATE_MACHINE_RESOURCE, FunctionSpec, JobDefinitionSpec, StackModel
@@ -85,8 +84,6 @@ class EmulatedStack:
         self.log_dir = log_dir
         self.faults = Faults()
         self._saved_env: dict[str, str | None] = {}
-        self._genome_folders: dict[str, set[Path]] = {}  # by manifest or entry URI
-        self._genome_folders_lock = threading.Lock()
         self._server: Any = None
         self._session: Any = None
         self._scratch: Path | None = None
@@ -243,7 +240,6 @@ class EmulatedStack:
         self.batch = BatchHost(
             self.job_definitions, self.job_env, self.log_dir, machine_role, self.in_process_batch, self.containers
         )
-        self.batch.local_inputs = self._local_genome_folders
         self._session = boto3._get_default_session()  # the session moto's interpreter makes its clients from
         events = self._session.events
         events.register("before-call.lambda.Invoke", self.lambdas.invoke_hook, unique_id="pavi-local-lambda")
@@ -252,6 +248,7 @@ class EmulatedStack:
         events.register("before-call.batch.DescribeJobs", self.batch.describe_hook, unique_id="pavi-local-describe")
         self.sfn = sfn
         self.s3 = boto3.client("s3")
+        self.batch.local_inputs = GenomeFolders(self.s3).of_job
         return self
 
     @property
@@ -281,49 +278,6 @@ class EmulatedStack:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-    def _local_genome_folders(self, job: Any) -> list[Path]:
-        """The folders of the local FASTA files a job's entries name: locally, files stand in for
-        a genome host (in AWS the jobs read genomes over HTTPS or S3), so its container may read
-        them. A retrieval child names the job's manifest: the folders of all its entries (read
-        once per manifest, and the same for every child)."""
-        folders: set[Path] = set()
-        for argument in job.command:
-            if argument.startswith("s3://") and argument.endswith(".json"):
-                folders |= self._folders_named_in(argument)
-        return sorted(folders)
-
-    def _folders_named_in(self, uri: str) -> set[Path]:
-        with self._genome_folders_lock:
-            if uri not in self._genome_folders:
-                self._genome_folders[uri] = self._read_folders_named_in(uri)
-            return self._genome_folders[uri]
-
-    def _read_folders_named_in(self, uri: str) -> set[Path]:
-        document = self._s3_json(uri)
-        folders: set[Path] = set()
-        if isinstance(document, dict) and isinstance(document.get("entry_ids"), list):
-            prefix = str(document.get("entries", ""))
-            with ThreadPoolExecutor(16) as pool:
-                entries = list(pool.map(self._s3_json, [f"{prefix}{e}.json" for e in document["entry_ids"]]))
-        else:
-            entries = [document]
-        for entry in entries:
-            url = entry.get("fasta_file_url") if isinstance(entry, dict) else None
-            if isinstance(url, str) and ("://" not in url or url.startswith("file://")):
-                path = Path(unquote(urlsplit(url).path) if url.startswith("file://") else url)
-                if path.parent.is_dir():
-                    folders.add(path.parent)
-        return folders
-
-    def _s3_json(self, uri: str) -> Any:
-        if not uri.startswith("s3://"):
-            return None
-        bucket, key = uri[5:].split("/", 1)
-        try:
-            return json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-        except Exception:  # the job itself reports what it cannot read
-            return None
 
     def invoke(self, function: str, event: Any) -> Any:
         """Call a function as a client with its own permissions would (the API through API Gateway)."""

@@ -125,10 +125,14 @@ class StackModel:
                 **_plain(defaults.get("Environment", {}).get("Variables")),
                 **_plain(props.get("Environment", {}).get("Variables")),
             }
+            if props.get("PackageType") == "Image":  # its handler file, as the image holds it
+                code, handler = resource["Metadata"]["LocalCodeUri"], props["ImageConfig"]["Command"][0]
+            else:
+                code, handler = props["CodeUri"], props.get("Handler", defaults.get("Handler"))
             specs[name] = FunctionSpec(
                 name,
-                self.root / props["CodeUri"],
-                props.get("Handler", defaults.get("Handler")),
+                self.root / code,
+                handler,
                 env,
                 int(props.get("Timeout", defaults.get("Timeout", 3))),
             )

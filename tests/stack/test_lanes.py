@@ -1,0 +1,106 @@
+"""The two lanes (issue 15): the state machine's choice, the same results from both, and the
+Lambda lane's fall-back to the Batch lane, through the unmodified state machine."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.demo import demo_entries
+
+from pavi.aws.lanes import LAMBDA_LANE_LIMITS, lambda_lane_fits, lane_figures
+from pavi.domain.request import parse_job
+from pavi.local.stack import EmulatedStack
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
+    with EmulatedStack(log_dir=tmp_path_factory.mktemp("lanes") / "logs") as local:
+        yield local
+
+
+def run(stack: EmulatedStack, payload: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    job_id, arn = stack.start(payload)
+    description = stack.wait(arn, 180)
+    report: dict[str, Any] = json.loads(stack.read(f"results/{job_id}/job-report.json"))
+    return job_id, description, report
+
+
+def entered(stack: EmulatedStack, description: dict[str, Any]) -> list[str]:
+    history = stack.history(description["executionArn"])
+    return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+
+
+def test_the_asl_chooses_by_the_same_limits_as_the_code() -> None:
+    asl = json.loads((REPO / "statemachine" / "pipeline.asl.json").read_text())
+    (by_figures,) = [rule for rule in asl["States"]["ChooseLane"]["Choices"] if "And" in rule]
+    limits = {c["Variable"].removeprefix("$.figures."): c["NumericLessThanEquals"] for c in by_figures["And"]}
+    assert limits == LAMBDA_LANE_LIMITS and by_figures["Next"] == "RetrieveInLambda"
+    assert asl["States"]["ChooseLane"]["Default"] == "RetrieveSequences"
+
+
+def test_the_figures_come_from_the_cds_lengths() -> None:
+    job = parse_job(demo_entries())
+    figures = lane_figures(job.seq_regions)
+    cds = [sum(r.end - r.start + 1 for r in (e.cds_seq_regions or e.exon_seq_regions)) // 3 for e in job.seq_regions]
+    with_variants = [2 if e.variant_ids or e.variants else 1 for e in job.seq_regions]
+    assert figures == {
+        "entries": 2,
+        "longest_protein": max(cds),
+        "total_protein": sum(n * k for n, k in zip(cds, with_variants, strict=True)),
+    }
+    assert lambda_lane_fits(figures)
+    assert not lambda_lane_fits({**figures, "entries": LAMBDA_LANE_LIMITS["entries"] + 1})
+    assert not lambda_lane_fits({**figures, "longest_protein": LAMBDA_LANE_LIMITS["longest_protein"] + 1})
+
+
+def test_both_lanes_give_byte_identical_results(stack: EmulatedStack) -> None:
+    outputs = {}
+    for lane in ("lambda", "batch"):
+        job_id, description, report = run(stack, {"seq_regions": demo_entries(), "lane": lane})
+        assert description["status"] == "SUCCEEDED" and report["lanes"] == {"retrieval": lane, "alignment": lane}
+        steps = ("RetrieveInLambda", "AlignInLambda") if lane == "lambda" else ("RetrieveSequences", "AlignProteins")
+        assert set(steps) <= set(entered(stack, description))
+        outputs[lane] = [stack.read(f"results/{job_id}/{name}") for name in ("alignment-output.aln",)]
+        outputs[lane].append(stack.read(f"results/{job_id}/aligned_seq_info.json"))
+    assert outputs["lambda"] == outputs["batch"]
+
+
+def test_a_small_job_takes_the_lambda_lane_and_a_large_one_the_batch_lane(stack: EmulatedStack) -> None:
+    _, description, report = run(stack, {"seq_regions": demo_entries()})
+    assert report["lanes"] == {"retrieval": "lambda", "alignment": "lambda"}
+    assert not {"RetrieveSequences", "AlignProteins"} & set(entered(stack, description))
+    many = [dict(demo_entries()[0], unique_entry_id=f"e{n}") for n in range(LAMBDA_LANE_LIMITS["entries"] + 1)]
+    _, description, report = run(stack, {"seq_regions": many})
+    assert description["status"] == "SUCCEEDED" and report["lanes"] == {"retrieval": "batch", "alignment": "batch"}
+    assert not {"RetrieveInLambda", "AlignInLambda"} & set(entered(stack, description))
+
+
+def test_a_failed_lambda_lane_falls_back_to_the_batch_lane(stack: EmulatedStack) -> None:
+    stack.faults.raise_errors["RetrieveFunction"] = 1  # the function fails (as a time-out or a crash would)
+    _, description, report = run(stack, {"seq_regions": demo_entries()})
+    assert description["status"] == "SUCCEEDED" and report["status"] == "completed"
+    assert entered(stack, description)[1:4] == ["ChooseLane", "RetrieveInLambda", "RetrieveSequences"]
+    assert report["lanes"]["retrieval"] == report["lanes"]["alignment"] == "batch"  # the job stays in its lane
+    assert report["lanes"]["fallback"].startswith("the Lambda lane's retrieval failed (ConnectionError: ")
+
+
+def test_a_failed_lambda_alignment_falls_back_to_the_batch_alignment(stack: EmulatedStack) -> None:
+    stack.faults.raise_errors["AlignFunction"] = 1
+    _, description, report = run(stack, {"seq_regions": demo_entries()})
+    assert description["status"] == "SUCCEEDED" and report["status"] == "completed"
+    steps = entered(stack, description)
+    assert steps[steps.index("AlignInLambda") + 1] == "AlignProteins"
+    assert report["lanes"]["retrieval"] == "lambda" and report["lanes"]["alignment"] == "batch"
+    assert report["lanes"]["alignment_fallback"].startswith("the Lambda lane's alignment failed (ConnectionError: ")
+
+
+def test_an_unknown_lane_is_a_validation_error(stack: EmulatedStack) -> None:
+    _, description, report = run(stack, {"seq_regions": demo_entries(), "lane": "fastest"})
+    assert description["status"] == "FAILED" and description["error"] == "RequestValidationError"
+    assert "'fastest' is not a lane: 'lambda' or 'batch'" in report["error"]["cause"]
