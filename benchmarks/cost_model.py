@@ -2,9 +2,9 @@
 
     .venv/bin/python benchmarks/cost_model.py [--entries 10 100 1000] [--measure] [--json]
 
-- Lanes (issue 15): ``lambda`` (the entries retrieved in one Lambda invocation) or
-  ``batch`` (one retrieval array job of ``max(2, N/100)`` children); the alignment is a Batch
-  job in both, for now.
+- Lanes (issue 15): ``lambda`` (the entries retrieved in one Lambda invocation, Clustal
+  Omega in a Lambda: no Fargate task) or ``batch`` (one retrieval array job of
+  ``max(2, N/100)`` children, and the alignment job).
 - State transitions: the states a completed job enters, counted by walking
   ``statemachine/pipeline.asl.json``'s success path in that lane.
 - Lambda GB-seconds: each step function's memory (``template.yaml``) times its duration,
@@ -33,6 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from pavi.aws.lanes import LAMBDA_LANE_LIMITS  # noqa: E402
 from pavi.local.template import StackModel  # noqa: E402
 
 # Public list prices, us-east-1, as published by AWS in 2025 (update them here, with the date).
@@ -40,6 +41,7 @@ PRICES_AS_OF = "2025 list prices, us-east-1"
 PRICE = {
     "sfn_transition": 0.025 / 1000,
     "lambda_gb_second_arm64": 0.0000133334,
+    "lambda_gb_second_x86": 0.0000166667,  # the alignment function (an x86_64 image)
     "lambda_request": 0.20 / 1_000_000,
     "fargate_vcpu_hour": 0.04048,
     "fargate_gb_hour": 0.004445,
@@ -55,13 +57,13 @@ PREVIOUS_DESIGN_10_ENTRIES = 0.15  # the earlier design's estimate for a 10-entr
 # Measured with --measure on this project's 2-core machine, 10 conformance entries
 # (retrieval_child: one child of the array job, 5 entries in one process).
 MEASURED = {
-    "ValidateFunction": 0.08,
-    "RetrieveFunction": 0.45,
-    "PrepareAlignmentFunction": 0.47,
-    "CollectResultsFunction": 0.03,
-    "retrieval_child": 1.2,
+    "ValidateFunction": 0.09,
+    "RetrieveFunction": 0.25,
+    "PrepareAlignmentFunction": 0.20,
+    "CollectResultsFunction": 0.13,
+    "retrieval_child": 0.68,
     "retrieval_child_entries": 5,
-    "alignment_job_10": 1.33,
+    "alignment_job_10": 0.93,
 }
 LANE_TARGETS = {
     "ChooseLane": {"lambda": "RetrieveInLambda", "batch": "RetrieveSequences"},
@@ -121,9 +123,12 @@ def cost(entries: int, durations: dict[str, float], spot: bool = True, lane: str
     seconds = dict(durations)
     retrieval_tasks = 0
     retrieval_vcpu, retrieval_gb = job_size(model, "RetrievalVcpu", "RetrievalMemory")
+    align_seconds_here = durations["alignment_job_10"] * (entries / 10) ** 2  # Clustal Omega's time grows ~N²
+    align_lambda_gb_s = 0.0
     if lane == "lambda":
         functions.append("RetrieveFunction")
         seconds["RetrieveFunction"] = durations["RetrieveFunction"] * entries / 10  # measured with 10
+        align_lambda_gb_s = memory_gb(model, "AlignFunction") * align_seconds_here
     else:
         plan = plan_array(entries)
         retrieval_tasks = plan.children
@@ -131,7 +136,7 @@ def cost(entries: int, durations: dict[str, float], spot: bool = True, lane: str
         child_seconds = max(FARGATE_MINIMUM_SECONDS, per_entry * plan.per_child)
     lambda_gb_s = sum(memory_gb(model, name) * seconds[name] for name in functions)
     align_vcpu, align_gb = job_size(model, "AlignmentVcpu", "AlignmentMemory")
-    align_seconds = max(FARGATE_MINIMUM_SECONDS, durations["alignment_job_10"] * (entries / 10) ** 2)
+    align_seconds = 0.0 if lane == "lambda" else max(FARGATE_MINIMUM_SECONDS, align_seconds_here)
     vcpu_s = align_seconds * align_vcpu + (retrieval_tasks * child_seconds * retrieval_vcpu if retrieval_tasks else 0)
     gb_s = align_seconds * align_gb + (retrieval_tasks * child_seconds * retrieval_gb if retrieval_tasks else 0)
     vcpu_price = PRICE["fargate_spot_vcpu_hour" if spot else "fargate_vcpu_hour"] / 3600
@@ -139,7 +144,9 @@ def cost(entries: int, durations: dict[str, float], spot: bool = True, lane: str
     requests = s3_requests(entries, retrieval_tasks or 1)
     parts = {
         "step_functions": transitions * PRICE["sfn_transition"],
-        "lambda": lambda_gb_s * PRICE["lambda_gb_second_arm64"] + len(functions) * PRICE["lambda_request"],
+        "lambda": lambda_gb_s * PRICE["lambda_gb_second_arm64"]
+        + align_lambda_gb_s * PRICE["lambda_gb_second_x86"]
+        + (len(functions) + (lane == "lambda")) * PRICE["lambda_request"],
         "batch_fargate": vcpu_s * vcpu_price + gb_s * gb_price,
         "s3": requests["put"] * PRICE["s3_put"] + requests["get"] * PRICE["s3_get"],
         "api": 1 * PRICE["api_request"],  # the submission; status polls add 3.5e-6 USD each
@@ -148,9 +155,9 @@ def cost(entries: int, durations: dict[str, float], spot: bool = True, lane: str
         "entries": entries,
         "lane": lane,
         "fargate": "spot" if spot else "on-demand",
-        "fargate_tasks": retrieval_tasks + 1,
+        "fargate_tasks": retrieval_tasks + (lane == "batch"),
         "state_transitions": transitions,
-        "lambda_gb_seconds": round(lambda_gb_s, 3),
+        "lambda_gb_seconds": round(lambda_gb_s + align_lambda_gb_s, 3),
         "batch_vcpu_seconds": round(vcpu_s, 1),
         "batch_gb_seconds": round(gb_s, 1),
         "s3_requests": requests,
@@ -196,7 +203,15 @@ def main() -> None:
     args = parser.parse_args()
     durations = {**MEASURED, **(measure() if args.measure else {})}
     lanes, fargate = ("lambda", "batch"), (True, False)
-    rows = [cost(n, durations, spot, lane) for lane in lanes for n in args.entries for spot in fargate]
+    # the Lambda lane only for the jobs ChooseLane would send there (by the entry count)
+    fits = LAMBDA_LANE_LIMITS["entries"]
+    rows = [
+        cost(n, durations, spot, lane)
+        for lane in lanes
+        for n in args.entries
+        for spot in fargate
+        if lane == "batch" or n <= fits
+    ]
     if args.json:
         print(json.dumps({"prices": PRICES_AS_OF, "durations_s": durations, "jobs": rows}, indent=1))
         return

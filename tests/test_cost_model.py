@@ -29,7 +29,7 @@ def test_a_ten_entry_job_costs_under_a_cent_in_each_lane_and_the_lambda_lane_les
             ten = cost_model.cost(10, cost_model.MEASURED, spot, lane)
             assert 0 < ten["usd_total"] < 0.01, ten
     lambda_lane, batch_lane = (cost_model.cost(10, cost_model.MEASURED, True, lane) for lane in ("lambda", "batch"))
-    assert lambda_lane["fargate_tasks"] == 1 and batch_lane["fargate_tasks"] == 3  # the alignment; + 2 children
+    assert lambda_lane["fargate_tasks"] == 0 and batch_lane["fargate_tasks"] == 3  # 2 children and the alignment
     assert lambda_lane["usd_total"] < batch_lane["usd_total"]
     assert (
         cost_model.cost(100, cost_model.MEASURED)["usd_total"] > cost_model.cost(10, cost_model.MEASURED)["usd_total"]
