@@ -1,8 +1,9 @@
 """Both lanes side by side: the same results, each step's time here, and a model of the time on AWS.
 
-    .venv/bin/python benchmarks/lanes.py [--entries 2 10 51] [--json]
+    .venv/bin/python benchmarks/lanes.py [--entries 2 10 51 0] [--json]
 
-Each job (the demo's 2 entries; else the first N of the 51 conformance entries) runs through
+Each job (the demo's 2 entries; 0: the 49 variant vectors of ``conformance/variants/``; else
+the first N of the 51 conformance entries) runs through
 the local state machine twice, its lane forced (``lambda``, then ``batch``), as ``pavi run
 --lane`` runs it. Reported per job and lane: whether ``alignment-output.aln`` and
 ``aligned_seq_info.json`` are byte-identical between the lanes, the wall time of the
@@ -54,7 +55,17 @@ OUTPUTS = ("alignment-output.aln", "aligned_seq_info.json")
 STATES_ENTERED = 9  # a completed job, in either lane (benchmarks/cost_model.py walks the ASL)
 
 
+def variant_vectors() -> list[dict[str, Any]]:
+    """The 49 variant cases of ``conformance/variants/`` (inline variants, local genomes)."""
+    folder = GENBANK.parent / "variants"
+    text = (folder / "variants_payload.json").read_text().replace("file://ORACLE_DIR/", f"file://{GENBANK.parent}/")
+    vectors: list[dict[str, Any]] = json.loads(text)
+    return vectors
+
+
 def payload(entries: int) -> list[dict[str, Any]]:
+    if entries == 0:
+        return variant_vectors()
     if entries == 2:
         demo: list[dict[str, Any]] = json.loads((REPO / "demo" / "payload.json").read_text())
         for entry in demo:
@@ -127,7 +138,7 @@ def measure(sizes: list[int]) -> list[dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--entries", type=int, nargs="+", default=[2, 10, 51])
+    parser.add_argument("--entries", type=int, nargs="+", default=[2, 10, 51, 0], help="0: the variant vectors")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rows = measure(args.entries)
