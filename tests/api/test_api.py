@@ -163,6 +163,10 @@ def test_invalid_bodies_are_4xx_with_every_problem(call: Call, conformance: Path
     assert call("POST", "/api/pipeline-job/", raw=b"{not json")["statusCode"] == 400
     assert call("POST", "/api/pipeline-job/", [])["statusCode"] == 422
     assert call("POST", "/api/pipeline-job/", {"something": "else"})["statusCode"] == 422
+    # a client does not choose the lane (pavi run --lane is the operator's): no field besides seq_regions
+    forced = call("POST", "/api/pipeline-job/", {"seq_regions": invalid, "lane": "batch"})
+    assert forced["statusCode"] == 422
+    assert [(p["field"], p["message"]) for p in body(forced)["problems"]] == [("lane", "not a known field")]
 
 
 def test_limits_and_the_allow_list_are_enforced_before_any_execution(

@@ -170,6 +170,9 @@ def create_job() -> Response[str]:
         return _problems(400, "the body is not JSON", [Problem(None, "", f"not JSON: {error}")])
     if nesting_depth(payload) > MAX_DEPTH:
         return _problems(400, "the body nests too deeply", [Problem(None, "", f"more than {MAX_DEPTH} levels")])
+    if isinstance(payload, dict) and "seq_regions" in payload and (extra := sorted(set(payload) - {"seq_regions"})):
+        # the lane (pavi run --lane) is the operator's choice, never a client's
+        return _problems(422, "invalid request", [Problem(None, key, "not a known field") for key in extra])
     try:
         job = parse_job(payload, max_entries=_int_env("PAVI_MAX_ENTRIES", DEFAULT_MAX_ENTRIES))
     except EntryLimitError as error:
