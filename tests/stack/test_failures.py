@@ -199,3 +199,13 @@ def test_with_the_aws_guard_the_stack_refuses_local_files_and_loopback(
     assert server.requests == []
     text = json.dumps(report)
     assert "local files are not allowed" in text and "non-public address 127.0.0.1" in text, report
+
+
+def test_a_lambda_lane_step_that_times_out_falls_back_too(tmp_path: Path) -> None:
+    with EmulatedStack(log_dir=tmp_path / "logs", function_timeouts={"RetrieveFunction": 1}) as local:
+        local.faults.slow["RetrieveFunction"] = (2.5, 1)  # the invocation outlives its time-out
+        job_id, arn = local.start({"seq_regions": demo_entries()})
+        description = local.wait(arn, 240)
+        report = json.loads(local.read(f"results/{job_id}/job-report.json"))
+    assert description["status"] == "SUCCEEDED" and report["lanes"]["retrieval"] == "batch"
+    assert report["lanes"]["fallback"].startswith("the Lambda lane's retrieval failed (Sandbox.Timedout: ")
