@@ -154,7 +154,7 @@ def test_an_entry_whose_files_are_missing_counts_as_failed(store: str, handlers:
         {
             "unique_entry_id": "b_start_lost",
             "sequence_name": "",
-            "error": "child 1 of the retrieval array job failed after its retries (1 of 2 array child jobs failed)",
+            "error": "child 1 of the retrieval array job did not finish (1 of 2 array child jobs failed)",
         }
     ]
 

@@ -131,7 +131,7 @@ def child_1_fails_every_attempt(stack: EmulatedStack) -> None:
     assert failed["unique_entry_id"] == "third_entry"
     (parent,) = [j for j in stack.batch.jobs.values() if j.children]
     assert failed["error"] == (
-        f"child 1 of the retrieval array job failed after its retries (Batch job pavi-retrieve-{job_id} failed: "
+        f"child 1 of the retrieval array job did not finish (Batch job pavi-retrieve-{job_id} failed: "
         f"1 of 2 array child jobs failed; its own account: aws batch describe-jobs --jobs {parent.job_id}:1)"
     ), failed["error"]
     child = parent.children[1]

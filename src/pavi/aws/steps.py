@@ -192,7 +192,7 @@ def _retrieval_failures(state: dict[str, Any], entry_ids: list[str]) -> dict[str
     def said(child: int) -> str:
         # the child's own status reason, exit code and log stream: DescribeJobs on {parent}:{index}
         where = f"; its own account: aws batch describe-jobs --jobs {parent}:{child}" if parent else ""
-        return f"child {child} of the retrieval array job failed after its retries ({cause}{where})"
+        return f"child {child} of the retrieval array job did not finish ({cause}{where})"
 
     return {entry_id: said(position // plan.per_child) for position, entry_id in enumerate(entry_ids)}
 
