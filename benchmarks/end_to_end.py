@@ -4,9 +4,10 @@
 
 Each job is the conformance transcripts (``../shared/conformance/genbank``) repeated under
 new IDs up to N entries, run by :class:`pavi.local.stack.EmulatedStack` exactly as ``pavi run``
-runs it (Batch jobs as local processes, at the template's default concurrency). Reported:
-the wall time, the report's steps (retrieval, alignment, collection...), and the state
-machine's own overhead (the execution's time when no step was doing its own work).
+runs it (in the lane the state machine chooses; Batch jobs as local processes in their
+containers). Reported: the wall time, the report's steps (retrieval, alignment,
+collection...), and the state machine's own overhead (the execution's time when no step was
+doing its own work).
 """
 
 from __future__ import annotations
