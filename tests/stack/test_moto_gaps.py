@@ -1,6 +1,6 @@
 """DESIGN.md section 5: a known gap of moto's interpreter, pinned by a test that fails when
-it changes. The pipeline's ASL does not depend on it: each retrieval iteration catches its
-own failure (EntryRetrievalFailed), so no error leaves the Map."""
+it changes. The pipeline's ASL does not depend on it: it has no Map (the retrieval is one
+Batch array job, or one Lambda invocation), so no error leaves a Map iteration."""
 
 from __future__ import annotations
 
