@@ -46,11 +46,22 @@ def test_the_validator_refuses_each_case(case: Case) -> None:
 
 
 def test_the_entry_count_is_checked_before_any_entry() -> None:
+    """A ratio, not a time (this machine's speed drifts): refusing 8,500 invalid entries for
+    their count costs a fraction of validating them (best of three runs each)."""
     junk = [{"unique_entry_id": f"e{i}", "exon_seq_regions": [{"start": "x"}]} for i in range(8_500)]
-    started = time.perf_counter()
-    with pytest.raises(EntryLimitError, match="8500 entries: at most 500"):
-        parse_job(junk, max_entries=500)
-    assert time.perf_counter() - started < 0.05
+
+    def best(limit: int | None, error: type[Exception], match: str) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            with pytest.raises(error, match=match):
+                parse_job(junk, max_entries=limit)
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    refused = best(500, EntryLimitError, "8500 entries: at most 500")
+    validated = best(None, RequestValidationError, "exon_seq_regions")
+    assert refused < validated / 3, (refused, validated)
 
 
 def answer_names(status: int, body: bytes, case: Case) -> None:
