@@ -91,8 +91,12 @@ def test_a_failed_lambda_lane_falls_back_to_the_batch_lane(stack: EmulatedStack)
 
 
 def test_a_failed_lambda_alignment_falls_back_to_the_batch_alignment(stack: EmulatedStack) -> None:
+    from pavi.aws.joblog import report_lines
+
     stack.faults.raise_errors["AlignFunction"] = 1
     _, description, report = run(stack, {"seq_regions": demo_entries()})
+    (said,) = [line for line in report_lines(report) if line.startswith("lanes: ")]
+    assert said.startswith("lanes: retrieval lambda, alignment batch; the Lambda lane's alignment failed (")
     assert description["status"] == "SUCCEEDED" and report["status"] == "completed"
     steps = entered(stack, description)
     assert steps[steps.index("AlignInLambda") + 1] == "AlignProteins"

@@ -92,6 +92,13 @@ def report_lines(report: dict[str, Any]) -> list[str]:
             f"sequences aligned: {counts.get('sequences')}; "
             f"alternative-protein errors: {counts.get('alternative_errors', 0)}"
         )
+    lanes = report.get("lanes") or {}
+    if lanes.get("retrieval"):
+        lines.append(
+            f"lanes: retrieval {lanes['retrieval']}"
+            + (f", alignment {lanes['alignment']}" if lanes.get("alignment") else "")
+            + "".join(f"; {lanes[key]}" for key in ("fallback", "alignment_fallback") if lanes.get(key))
+        )
     if report.get("error"):
         lines.append(f"error: {report['error'].get('error')}: {report['error'].get('cause')}")
     for step in report.get("steps", []):
