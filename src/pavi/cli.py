@@ -102,7 +102,7 @@ def _retrieve_and_say(entries: list[Entry], out: str, workers: int, quiet: bool,
 def cmd_retrieve_share(args: argparse.Namespace) -> int:
     """A child of the retrieval array job: the entries its index selects from the manifest,
     retrieved in one process (:mod:`pavi.aws.lanes`)."""
-    from pavi.aws.lanes import ArrayPlan, array_index_from_env, read_manifest
+    from pavi.aws.lanes import array_index_from_env, read_manifest, share
 
     started = time.monotonic()
     index = args.index if args.index is not None else array_index_from_env()
@@ -112,7 +112,7 @@ def cmd_retrieve_share(args: argparse.Namespace) -> int:
         _say(f"pavi retrieve-share: cannot read the manifest {args.manifest}: {type(error).__name__}: {error}")
         return EXIT_FAILED
     try:
-        positions = ArrayPlan.of(len(manifest.entry_ids), args.per_child).share(index)
+        positions = share(index, args.per_child, len(manifest.entry_ids))
     except ValueError as error:
         _say(f"pavi retrieve-share: {error} ({len(manifest.entry_ids)} entries, {args.per_child} per child)")
         return EXIT_INVALID

@@ -48,23 +48,25 @@ class ArrayPlan:
     children: int
     per_child: int
 
-    @classmethod
-    def of(cls, entries: int, per_child: int) -> ArrayPlan:
-        """The plan a child sees: the manifest's entry count and the entries per child it was given."""
-        return cls(entries, max(MIN_ARRAY_SIZE, math.ceil(entries / max(1, per_child))), max(1, per_child))
-
     def share(self, index: int) -> range:
-        """The positions (in the manifest's list) of child ``index``'s entries; empty for a
-        child past the last entry (an array has at least 2 children, a job may have 1 entry)."""
-        if not 0 <= index < MAX_ARRAY_SIZE:
-            raise ValueError(f"array index {index} is outside 0..{MAX_ARRAY_SIZE - 1}")
-        start = index * self.per_child
-        return range(min(start, self.entries), min(start + self.per_child, self.entries))
+        """The positions of child ``index``'s entries (:func:`share`)."""
+        return share(index, self.per_child, self.entries)
 
     def state(self) -> dict[str, object]:
         """What the state machine's array job needs: its size (a number) and the entries per
         child (a job parameter, which Batch takes as a string)."""
         return {"children": self.children, "per_child": str(self.per_child)}
+
+
+def share(index: int, per_child: int, entries: int) -> range:
+    """The positions (in the manifest's list of ``entries``) of child ``index``'s entries, as a
+    child sees them from its index and the entries per child it was given; empty for a child
+    past the last entry (an array has at least 2 children, a job may have 1 entry)."""
+    if not 0 <= index < MAX_ARRAY_SIZE:
+        raise ValueError(f"array index {index} is outside 0..{MAX_ARRAY_SIZE - 1}")
+    per_child = max(1, per_child)
+    start = index * per_child
+    return range(min(start, entries), min(start + per_child, entries))
 
 
 def plan_array(entries: int, per_child: int = DEFAULT_ENTRIES_PER_CHILD) -> ArrayPlan:

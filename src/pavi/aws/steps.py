@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pavi.aws.job_store import JobPaths, JobStateError, job_report, now_iso, read_json, write_json
-from pavi.aws.lanes import DEFAULT_ENTRIES_PER_CHILD, LANES, ArrayPlan, lane_figures, plan_array, read_manifest
+from pavi.aws.lanes import DEFAULT_ENTRIES_PER_CHILD, LANES, lane_figures, plan_array, read_manifest
 from pavi.domain import storage
 from pavi.domain.errors import PaviError, Problem, RequestValidationError
 from pavi.domain.request import Job, parse_job
@@ -168,10 +168,17 @@ def _lanes_taken(state: dict[str, Any]) -> dict[str, Any]:
     by = state.get("retrieved_by") or {}
     lane = "batch" if "retrieval_error" in state else str(by.get("lane") or "batch")
     lanes: dict[str, Any] = {"retrieval": lane}
-    if isinstance(state.get("lambda_lane_error"), dict):
-        name, cause = _error_of(state["lambda_lane_error"])
-        lanes["fallback"] = f"the Lambda lane's retrieval failed ({name}: {cause}); the Batch lane retrieved them"
+    if fallback := _fell_back(state.get("lambda_lane_error"), "retrieval", "retrieved them"):
+        lanes["fallback"] = fallback
     return lanes
+
+
+def _fell_back(error: Any, step: str, then: str) -> str | None:
+    """Why a Lambda-lane step fell back to the Batch lane (its caught error), or None."""
+    if not isinstance(error, dict):
+        return None
+    name, cause = _error_of(error)
+    return f"the Lambda lane's {step} failed ({name}: {cause}); the Batch lane {then}"
 
 
 def _retrieval_failures(state: dict[str, Any], entry_ids: list[str]) -> dict[str, str]:
@@ -187,14 +194,14 @@ def _retrieval_failures(state: dict[str, Any], entry_ids: list[str]) -> dict[str
     except ValueError:
         parent = None
     array = state.get("array") or {}
-    plan = ArrayPlan.of(len(entry_ids), int(array.get("per_child") or DEFAULT_ENTRIES_PER_CHILD))
+    per_child = max(1, int(array.get("per_child") or DEFAULT_ENTRIES_PER_CHILD))
 
     def said(child: int) -> str:
         # the child's own status reason, exit code and log stream: DescribeJobs on {parent}:{index}
         where = f"; its own account: aws batch describe-jobs --jobs {parent}:{child}" if parent else ""
         return f"child {child} of the retrieval array job did not finish ({cause}{where})"
 
-    return {entry_id: said(position // plan.per_child) for position, entry_id in enumerate(entry_ids)}
+    return {entry_id: said(position // per_child) for position, entry_id in enumerate(entry_ids)}
 
 
 def prepare_alignment(state: dict[str, Any], entered_at: str | None = None) -> dict[str, Any]:
@@ -261,9 +268,8 @@ def collect_results(state: dict[str, Any], entered_at: str | None = None) -> dic
 def _alignment_lane(state: dict[str, Any]) -> dict[str, str]:
     """Which lane aligned, and why the Lambda lane fell back when it did."""
     lane = {"alignment": str((state.get("aligned_by") or {}).get("lane") or "batch")}
-    if isinstance(state.get("lambda_align_error"), dict):
-        name, cause = _error_of(state["lambda_align_error"])
-        lane["alignment_fallback"] = f"the Lambda lane's alignment failed ({name}: {cause}); the Batch lane aligned"
+    if fallback := _fell_back(state.get("lambda_align_error"), "alignment", "aligned"):
+        lane["alignment_fallback"] = fallback
     return lane
 
 

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from pavi.aws.joblog import STEP_NAMES, readable_log, report_lines
-from pavi.aws.lanes import ArrayPlan
+from pavi.aws.lanes import share
 from pavi.local.batch_host import BatchJob
 from pavi.local.stack import LOCAL_BUCKET, EmulatedStack
 
@@ -72,9 +72,8 @@ class Progress:
         self.done, self.failed = len(ended), len(failed)
         total = self.total or 0
         per_child = int(children[0].command[children[0].command.index("--per-child") + 1])
-        plan = ArrayPlan.of(total, per_child)
-        entries = sum(len(plan.share(c.array_index or 0)) for c in ended if c.status == "SUCCEEDED")
-        lost = sum(len(plan.share(c.array_index or 0)) for c in failed)
+        entries = sum(len(share(c.array_index or 0, per_child, total)) for c in ended if c.status == "SUCCEEDED")
+        lost = sum(len(share(c.array_index or 0, per_child, total)) for c in failed)
         self.say(
             f"retrieval: {entries} of {total} entries done ({self.done} of {len(children)} array children ended"
             + (f"; {len(failed)} failed, with {lost} entries)" if failed else ")")
