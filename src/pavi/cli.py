@@ -141,6 +141,7 @@ def cmd_align(args: argparse.Namespace) -> int:
         "counts": prepared.counts(),
         "failed_entries": [f.to_dict() for f in prepared.failed],
         "alternative_errors": [f.to_dict() for f in prepared.alternative_errors],
+        "excluded_entries": [f.to_dict() for f in prepared.excluded],
     }
     report_location = storage.join(args.out, "job-report.json")
     if not prepared.can_align:

@@ -15,7 +15,7 @@ from support.hostile import MAX_ENTRIES, Case, corpus
 from support.serve import Served, pavi_serve
 
 from pavi.aws.steps import url_problems
-from pavi.domain.errors import EntryLimitError, RequestValidationError
+from pavi.domain.errors import EntryLimitError, JobSizeError, RequestValidationError
 from pavi.domain.request import MAX_DEPTH, nesting_depth, parse_job
 from pavi.domain.url_policy import UrlPolicy
 from pavi.local.serve import proxy_event
@@ -41,7 +41,7 @@ def test_the_validator_refuses_each_case(case: Case) -> None:
         problems = url_problems(job, UrlPolicy.from_env())
         if problems:
             raise RequestValidationError(problems)
-    assert isinstance(raised.value, EntryLimitError) == (case.status == 413)
+    assert isinstance(raised.value, EntryLimitError | JobSizeError) == (case.status == 413)
     assert case.names in str(raised.value), str(raised.value)
 
 

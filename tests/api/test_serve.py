@@ -112,3 +112,38 @@ def test_one_hundred_simultaneous_submissions_all_answer_201_and_complete(quick_
         else:
             time.sleep(1)
     assert not pending, f"{len(pending)} of 100 jobs did not complete"
+
+
+def raw_exchange(served: Served, head: str, send_key: bool = True, timeout: float = 10) -> bytes:
+    """One request written by hand (headers no client library would send), its answer read whole."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(served.url)
+    key = f"x-api-key: {served.api_key}\r\n" if send_key else ""
+    with socket.create_connection((where.hostname, where.port), timeout=timeout) as connection:
+        connection.sendall(f"{head}\r\nHost: {where.netloc}\r\n{key}\r\n".encode())
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [("-1", b"400"), ("abc", b"400"), (str(10**14), b"413"), (str(11 * 1024 * 1024), b"413")],
+)
+def test_a_body_length_it_cannot_take_is_answered_before_any_body_is_read(
+    served: Served, length: str, status: bytes
+) -> None:
+    """Issue 20, item 15: -1 hung, abc dropped the connection with a traceback, 10^14 raised
+    MemoryError. Each is answered at once (no body is ever sent here) and the connection closed."""
+    started = time.monotonic()
+    answer = raw_exchange(served, f"POST /api/pipeline-job/ HTTP/1.1\r\nContent-Length: {length}")
+    assert answer.split(b" ", 2)[1] == status, answer
+    assert time.monotonic() - started < 5
+
+
+def test_the_api_key_is_checked_before_the_body_is_read(served: Served) -> None:
+    answer = raw_exchange(served, "POST /api/pipeline-job/ HTTP/1.1\r\nContent-Length: 1000000", send_key=False)
+    assert answer.startswith(b"HTTP/1.1 403") and b"Forbidden" in answer

@@ -95,7 +95,13 @@ def test_happy_path_writes_the_results_and_a_completed_report(store: str, handle
     prepare_entered = now_iso()
     prepared = handlers["prepare_alignment"]({"state": state, "entered_at": prepare_entered}, FakeContext())
     assert prepared["can_align"] is True
-    assert prepared["counts"] == {"entries": 2, "entries_failed": 0, "sequences": 3, "alternative_errors": 1}
+    assert prepared["counts"] == {
+        "entries": 2,
+        "entries_failed": 0,
+        "entries_excluded": 0,
+        "sequences": 3,
+        "alternative_errors": 1,
+    }
     assert "array" not in prepared  # the retrieval's plan does not travel further
     fasta = s3_text(prepared["alignment_input"])
     assert [line for line in fasta.splitlines() if line.startswith(">")] == [">plus_ref", ">plus_alt", ">minus_ref"]

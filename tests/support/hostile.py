@@ -60,9 +60,13 @@ def _case(name: str, entries: Any, status: int, names: str) -> Case:
     return Case(name, entries if isinstance(entries, bytes) else _body(entries), status, names)
 
 
-def _with_variant(**variant: Any) -> dict[str, Any]:
+def _variant(**variant: Any) -> dict[str, Any]:
     base = {"variant_id": "v1", "seq_id": demo_entries()[0]["seq_id"], "start": 5, "end": 5, "ref": "A", "alt": "C"}
-    return _entry(variants=[{**base, **variant}])
+    return {**base, **variant}
+
+
+def _with_variant(**variant: Any) -> dict[str, Any]:
+    return _entry(variants=[_variant(**variant)])
 
 
 def corpus() -> list[Case]:
@@ -119,6 +123,26 @@ def corpus() -> list[Case]:
         _case("a decimal IP", [_entry(fasta_file_url="http://2130706433/genome.fa.gz")], 422, "canonical"),
         _case("gopher", [_entry(fasta_file_url="gopher://93.184.216.34/genome.fa.gz")], 422, "fasta_file_url"),
         _case("URL with a newline", [_entry(fasta_file_url="https://a.example/x.fa\nHost: b")], 422, "fasta_file_url"),
+        # what later parts could not take (issue 20): refused up front, the entry and field named
+        _case("a name Clustal Omega would cut", [_entry(base_seq_name="N" * 128)], 422, "at most 127"),
+        _case("a name Clustal Omega writes blank", [_entry(base_seq_name="-A")], 422, "must not start with '-'"),
+        _case(
+            "a CDS region listed twice",
+            [_entry(cds_seq_regions=[first["cds_seq_regions"][0]] * 2)],
+            422,
+            "same region listed twice",
+        ),
+        _case("a FASTA URL with a query", [_entry(fasta_file_url="file:///dev/zero?")], 422, "query"),
+        _case("one variant ID defined twice", [_entry(variants=[_variant(), _variant()])], 422, "more than once"),
+        _case("201 variant IDs in an entry", [_entry(variant_ids=[f"v{i}" for i in range(201)])], 422, "at most 200"),
+        _case(
+            "1,001 variant IDs to look up in a job",
+            [_entry(unique_entry_id=f"e{k}", variant_ids=[f"v{k}_{i}" for i in range(200)]) for k in range(5)]
+            + [_entry(unique_entry_id="e5", variant_ids=["last"])],
+            413,
+            "1,001 distinct variant IDs",
+        ),
+        _case("a 990,000-base insertion", [_with_variant(start=5, end=6, ref="", alt="GCT" * 330_000)], 422, "8,000"),
         # shapes and sizes
         _case("not JSON", b"{not json", 400, "not JSON"),
         _case("not UTF-8", b"\xff\xfe[\x00", 400, "not JSON"),

@@ -3,11 +3,13 @@
 It serves files from a folder (or from an in-memory mapping) on 127.0.0.1, answers
 ``Range: bytes=a-b`` / ``bytes=a-`` with 206, counts the body bytes it really sent, and can
 be told to fail the first N requests of a path with a status, to answer slowly, to ignore
-ranges, or to redirect.
+ranges, or to redirect. Like real file servers (S3, nginx, Apache) it sends an ``ETag`` and a
+``Last-Modified`` for each file version and answers ``If-Match`` with another ETag by 412.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -15,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -121,6 +124,10 @@ class FileServer:
                     self._plain(404, b"not found")
                     return
                 size = content.stat().st_size if isinstance(content, Path) else len(content)
+                etag, modified = _version(content)
+                if self.headers.get("If-Match") not in (None, "*", etag):
+                    self._plain(412, b"precondition failed", {"ETag": etag})
+                    return
                 start, end, status = 0, size - 1, 200
                 match = _RANGE.match(self.headers.get("Range", ""))
                 if match and not server.faults.ignore_ranges:
@@ -136,6 +143,8 @@ class FileServer:
                 self.send_response(status)
                 self.send_header("Accept-Ranges", "bytes")
                 self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("ETag", etag)
+                self.send_header("Last-Modified", modified)
                 if status == 206:
                     self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
                 self.send_header("Content-Length", str(end - start + 1))
@@ -160,6 +169,15 @@ class _QuietServer(ThreadingHTTPServer):
 
     def handle_error(self, request: object, client_address: object) -> None:
         """Clients that hang up early (htslib does, by design) are not errors here."""
+
+
+def _version(content: bytes | Path) -> tuple[str, str]:
+    """A file's ETag and Last-Modified, as a file server derives them from its metadata."""
+    if isinstance(content, Path):
+        status = content.stat()
+        etag = f'"{status.st_size:x}-{status.st_mtime_ns:x}-{status.st_ino:x}"'
+        return etag, formatdate(status.st_mtime, usegmt=True)
+    return f'"{hashlib.md5(content).hexdigest()}"', formatdate(0, usegmt=True)
 
 
 def _chunks(content: bytes | Path, start: int, end: int, size: int = 65536) -> Iterator[bytes]:

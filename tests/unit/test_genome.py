@@ -59,8 +59,14 @@ def test_http_reads_are_exact_ranges_and_indexes_are_fetched_once(genome: Path) 
         url = f"{server.url}/genome.fa.gz"
         fasta = open_fasta(url)
         assert open_fasta(url) is fasta
-        index_requests = [path for path, _ in server.requests]
-        assert index_requests == ["/genome.fa.gz.fai", "/genome.fa.gz.gzi"]
+        opening = server.requests
+        # the FASTA's identity and first bytes (is it bgzip?), then its two indexes, once
+        assert opening == [
+            ("/genome.fa.gz", "bytes=0-0"),
+            ("/genome.fa.gz", "bytes=0-17"),
+            ("/genome.fa.gz.fai", None),
+            ("/genome.fa.gz.gzi", None),
+        ]
         fasta.fetch("chr1", 1, 10)  # the first read of a sequence checks its header (issue 14, item 7)
         server.reset_counters()
         assert fasta.fetch("chr1", 100_001, 100_300) == oracle.fetch("chr1", 100_000, 100_300).upper()
@@ -242,7 +248,7 @@ class TestAllowList:
 
     def test_redirects_are_checked_hop_by_hop(self, genome: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         with serve(genome) as server:
-            server.faults.redirect["/moved.fa.gz.fai"] = "http://169.254.169.254/latest/meta-data/"
+            server.faults.redirect["/moved.fa.gz"] = "http://169.254.169.254/latest/meta-data/"  # read first
             checked: list[str] = []
 
             class Recording(UrlPolicy):

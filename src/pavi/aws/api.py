@@ -31,7 +31,7 @@ from pavi.aws import api_docs
 from pavi.aws.job_store import JobPaths
 from pavi.aws.joblog import execution_history, readable_log
 from pavi.aws.steps import execution_input, url_problems
-from pavi.domain.errors import EntryLimitError, Problem, RequestValidationError
+from pavi.domain.errors import EntryLimitError, JobSizeError, Problem, RequestValidationError
 from pavi.domain.request import MAX_DEPTH, nesting_depth, parse_job
 from pavi.domain.url_policy import UrlPolicy
 
@@ -177,6 +177,8 @@ def create_job() -> Response[str]:
         job = parse_job(payload, max_entries=_int_env("PAVI_MAX_ENTRIES", DEFAULT_MAX_ENTRIES))
     except EntryLimitError as error:
         return _problems(413, "too many entries", error.problems)
+    except JobSizeError as error:
+        return _problems(413, "the job is larger than a job may be", error.problems)
     except RequestValidationError as error:
         return _problems(422, "invalid request", error.problems)
     problems = url_problems(job, UrlPolicy.from_env())

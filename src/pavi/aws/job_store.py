@@ -165,6 +165,7 @@ def job_report(
         "lanes": prepared.get("lanes"),
         "failed_entries": prepared.get("failed_entries", []),
         "alternative_errors": prepared.get("alternative_errors", []),
+        "excluded_entries": prepared.get("excluded_entries", []),
         "started_at": started,
         "ended_at": ended,
         "seconds": round((_parse_time(ended) - _parse_time(started)).total_seconds(), 3) if started else None,

@@ -88,7 +88,9 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     counts = report.get("counts") or {}
     if counts:
         lines.append(
-            f"entries: {counts.get('entries')} ({counts.get('entries_failed', 0)} failed); "
+            f"entries: {counts.get('entries')} ({counts.get('entries_failed', 0)} failed"
+            + (f", {counts['entries_excluded']} left out of the alignment" if counts.get("entries_excluded") else "")
+            + "); "
             f"sequences aligned: {counts.get('sequences')}; "
             f"alternative-protein errors: {counts.get('alternative_errors', 0)}"
         )
@@ -107,6 +109,7 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"  {'total':<12} {report['seconds']:8.2f}s")
     for title, key in (
         ("failed entries", "failed_entries"),
+        ("entries left out of the alignment", "excluded_entries"),
         ("alternative-protein errors (data)", "alternative_errors"),
     ):
         items = report.get(key) or []

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pavi.domain import storage
+from pavi.domain.request import Entry
 
 # AWS Batch: an array job has 2 to 10,000 children (SubmitJob's arrayProperties.size).
 MIN_ARRAY_SIZE = 2
@@ -113,17 +114,16 @@ def read_manifest(location: str) -> Manifest:
     return Manifest([str(entry_id) for entry_id in data["entry_ids"]], str(data["entries"]))
 
 
-def lane_figures(entries: list[Any]) -> dict[str, int]:
+def lane_figures(entries: list[Entry]) -> dict[str, int]:
     """What the lane choice looks at, from the request alone: the entry count, and the longest
-    and total expected protein length (residues), from the CDS lengths (the exons' when an
-    entry gives no CDS: its ORF is at most that long). An entry with variants counts twice
-    (its reference and alternative proteins)."""
+    and total expected protein length (residues) of the references and the alternatives
+    (:meth:`Entry.expected_residues`: the CDS lengths, or the exons' when an entry gives no
+    CDS, plus the bases its inline variants insert)."""
     longest = total = 0
     for entry in entries:
-        regions = entry.cds_seq_regions or entry.exon_seq_regions
-        residues = sum(region.end - region.start + 1 for region in regions) // 3
-        longest = max(longest, residues)
-        total += residues * (2 if entry.variant_ids or entry.variants else 1)
+        expected = entry.expected_residues()
+        longest = max(longest, *expected)
+        total += sum(expected)
     return {"entries": len(entries), "longest_protein": longest, "total_protein": total}
 
 

@@ -221,8 +221,17 @@ def prepare_alignment(state: dict[str, Any], entered_at: str | None = None) -> d
     write_json(paths.merged_seqinfo, prepared.seqinfo)
     failed = [f.to_dict() for f in prepared.failed]
     alternative_errors = [f.to_dict() for f in prepared.alternative_errors]
+    excluded = [f.to_dict() for f in prepared.excluded]
     lanes = _lanes_taken(state)
-    write_json(paths.prepared, {"failed_entries": failed, "alternative_errors": alternative_errors, "lanes": lanes})
+    write_json(
+        paths.prepared,
+        {
+            "failed_entries": failed,
+            "alternative_errors": alternative_errors,
+            "excluded_entries": excluded,
+            "lanes": lanes,
+        },
+    )
     dropped = {"array", "retrieval_error", "lambda_lane_error", "retrieved_by"}
     next_state = {key: value for key, value in state.items() if key not in dropped}
     next_state["lane"] = lanes["retrieval"]

@@ -26,7 +26,7 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from pavi.domain import storage
 from pavi.domain.errors import PaviError
-from pavi.domain.retrieval import protein_file_name, seqinfo_file_name
+from pavi.domain.retrieval import EXCLUDED, protein_file_name, seqinfo_file_name
 
 PROTEIN_SUFFIX = "-protein.fa"
 SEQINFO_SUFFIX = "-seqinfo.json"
@@ -59,6 +59,7 @@ class PreparedInput:
     seqinfo: dict[str, dict[str, dict[str, Any]]]  # entry id -> {sequence name -> info}
     failed: list[FailedEntry] = field(default_factory=list)
     alternative_errors: list[FailedEntry] = field(default_factory=list)
+    excluded: list[FailedEntry] = field(default_factory=list)  # made, but cannot be aligned: left out
 
     @property
     def sequence_count(self) -> int:
@@ -68,6 +69,7 @@ class PreparedInput:
         return {
             "entries": len(self.entry_ids),
             "entries_failed": len({f.entry_id for f in self.failed}),
+            "entries_excluded": len({f.entry_id for f in self.excluded}),
             "sequences": self.sequence_count,
             "alternative_errors": len(self.alternative_errors),
         }
@@ -90,6 +92,7 @@ def prepare_input(seq_dir: str, expected_entries: list[str] | None = None) -> Pr
     seqinfo: dict[str, dict[str, dict[str, Any]]] = {}
     failed: list[FailedEntry] = []
     alternative_errors: list[FailedEntry] = []
+    excluded: list[FailedEntry] = []
     present = set(seqinfo_ids)
     texts = dict(
         zip(seqinfo_ids, _read_all([storage.join(seq_dir, seqinfo_file_name(e)) for e in seqinfo_ids]), strict=True)
@@ -103,12 +106,14 @@ def prepare_input(seq_dir: str, expected_entries: list[str] | None = None) -> Pr
         for position, (name, sequence_info) in enumerate(info.items()):
             if "error" in sequence_info:
                 target = failed if position == 0 else alternative_errors
+                if position == 0 and sequence_info.get(EXCLUDED):
+                    target = excluded  # it fails alone: the others are aligned
                 target.append(FailedEntry(entry_id, name, sequence_info["error"]))
     protein_files = sorted(n for n in names if n.endswith(PROTEIN_SUFFIX))
     missing = [e for e in seqinfo if protein_file_name(e) not in protein_files]
     failed += [FailedEntry(e, "", "its protein file is missing") for e in missing]
     fasta = "".join(_read_all([storage.join(seq_dir, name) for name in protein_files]))
-    return PreparedInput(fasta, entry_ids, seqinfo, failed, alternative_errors)
+    return PreparedInput(fasta, entry_ids, seqinfo, failed, alternative_errors, excluded)
 
 
 def _read_all(locations: list[str]) -> list[str]:
@@ -172,13 +177,45 @@ def run_clustalo(fasta: str, threads: int | None = None, executable: str = "clus
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         if process.returncode != 0 or not target.exists():
-            message = (stderr or stdout).strip() or f"exit status {process.returncode}"
+            message = (stderr or stdout).strip() or _exit_said(process.returncode)
             raise AlignmentError(f"Clustal Omega failed: {message}")
-        return target.read_text()
+        clustal = target.read_text()
+    check_alignment(records, parse_clustal(clustal))
+    return clustal
+
+
+def _exit_said(code: int) -> str:
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+        return f"it was killed by {name} (out of memory, or it crashed)"
+    return f"exit status {code}"
+
+
+def check_alignment(sent: list[tuple[str, str]], aligned: dict[str, str]) -> None:
+    """Raise :class:`AlignmentError` unless every sequence sent to Clustal Omega comes back
+    exactly once, under its own name, with its own residues, and no other row does: a name it
+    shortened or blanked would otherwise give one sequence's columns to another."""
+    names = [name for name, _ in sent]
+    if len(set(names)) != len(names):
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        raise AlignmentError(f"the alignment input names sequences more than once: {', '.join(repeated[:5])}")
+    missing = [name for name in names if name not in aligned]
+    unknown = [name for name in aligned if name not in set(names)]
+    if missing or unknown:
+        raise AlignmentError(
+            "Clustal Omega's output does not name the sequences it was given "
+            f"(missing: {', '.join(missing[:5]) or 'none'}; not sent: {', '.join(unknown[:5]) or 'none'})"
+        )
+    lengths = {len(row) for row in aligned.values()}
+    if len(lengths) > 1:
+        raise AlignmentError(f"Clustal Omega's rows have different lengths ({sorted(lengths)[:5]})")
+    for name, residues in sent:
+        if aligned[name].replace("-", "") != residues:
+            raise AlignmentError(f"the aligned row of {name} does not hold the residues sent for it")
 
 
 def parse_clustal(text: str) -> dict[str, str]:
-    """Aligned sequences of a Clustal file, by name (a repeated name keeps its first rows)."""
+    """Aligned sequences of a Clustal file, by name; a name twice in a block is an error."""
     lines = text.splitlines()
     if not lines or not lines[0].startswith("CLUSTAL"):
         raise AlignmentError("the alignment is not in Clustal format")
@@ -196,7 +233,7 @@ def parse_clustal(text: str) -> dict[str, str]:
         parts = line.split()
         name, residues = parts[0], parts[1]
         if name in seen_in_block:
-            continue  # a duplicate name: only the first sequence of that name is mapped
+            raise AlignmentError(f"the alignment has two rows named {name} in one block")
         seen_in_block.add(name)
         if name not in aligned:
             aligned[name] = []
@@ -228,6 +265,8 @@ def aligned_seq_info(
     for entry_id in sorted(seqinfo):
         for name, info in seqinfo[entry_id].items():
             info = json.loads(json.dumps(info))  # a copy
+            if "error" not in info and name not in alignment:
+                raise AlignmentError(f"sequence {name} of entry {entry_id} has no row in the alignment")
             variants = info.get("embedded_variants")
             if variants and name in alignment:
                 columns = residue_columns(alignment[name])

@@ -42,12 +42,21 @@ class EntryLimitError(RequestValidationError):
     """A request with more entries than a job may have (checked before any entry is validated)."""
 
 
+class JobSizeError(RequestValidationError):
+    """A job whose entries are valid but more than a job may have in all (residues, lookups)."""
+
+
 class GenomeAccessError(PaviError):
     """A genome FASTA or its index could not be read (missing, unreachable, corrupt, refused)."""
 
 
 class SequenceError(PaviError):
     """An entry's sequence cannot be built (unknown sequence, region past its end, no ORF...)."""
+
+
+class UnalignableSequence(SequenceError):
+    """A protein that was made but cannot be aligned (only unknown residues): left out of the
+    alignment, with its reason, without failing the job (issue 20, item 7)."""
 
 
 class VariantError(PaviError):

@@ -8,11 +8,20 @@ transcript costs only a few ranged reads of a few tens of KB, whatever the genom
 
 Index files are fetched once per process (:func:`open_fasta` caches the opened genome),
 and decompressed blocks are kept in a small LRU cache, so neighbouring exons of one
-transcript, or transcripts of one gene, do not read a block twice.
+transcript, or transcripts of one gene, do not read a block twice. The cache never outlives
+the files: each job checks, once per genome, that the FASTA and its indexes are the versions
+it was opened with (size and modification time here, the ETag on S3 and HTTP), and every
+read of the FASTA asks for that version (``If-Match``), so a genome replaced at the same
+URL is read anew, never through its old index.
+
+Whether a FASTA is bgzip-compressed is read from its first bytes (the BGZF magic), not
+from its URL. A BGZF block may inflate to 64 KiB at most, and index files have a bounded
+size (:mod:`pavi.domain.limits`): a damaged or hostile file costs no unbounded memory.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 import threading
 import zlib
@@ -20,11 +29,14 @@ from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from pavi.domain.errors import GenomeAccessError, SequenceError
-from pavi.domain.sources import ByteSource, open_source
+from pavi.domain.errors import GenomeAccessError, SequenceError, UrlNotAllowedError
+from pavi.domain.limits import BGZF_BLOCK_TEXT, MAX_FAI_BYTES, MAX_GZI_BYTES
+from pavi.domain.sources import ByteSource, Identity, open_source
 from pavi.domain.url_policy import UrlPolicy
 
-BGZF_SUFFIXES = (".gz", ".bgz", ".bgzf")
+BGZF_MAGIC = b"\x1f\x8b\x08\x04"  # gzip, deflate, FEXTRA: then the 'BC' subfield at byte 12
+GZIP_MAGIC = b"\x1f\x8b"
+_NOT_A_BASE = re.compile(rb"[^ACGTUNRYKMSWBDHV]")  # IUPAC nucleotide letters, upper-cased
 BLOCK_CACHE_SIZE = 256  # decompressed blocks kept per genome: at most 16 MiB
 HEADER_LOOK_BACK = 4096  # bytes read before a sequence to find its header line
 
@@ -55,6 +67,10 @@ def parse_fai(text: str, url: str) -> dict[str, FaiRecord]:
             length, offset, line_bases, line_width = (int(f) for f in fields[1:5])
         except (IndexError, ValueError) as error:
             raise GenomeAccessError(f"{url}: line {number} is not a valid .fai line") from error
+        if length < 0 or offset < 0:
+            raise GenomeAccessError(
+                f"{url}: line {number} is not a valid .fai line (negative length {length} or offset {offset})"
+            )
         if line_bases <= 0 or line_width < line_bases:
             raise GenomeAccessError(f"{url}: line {number} has an impossible line layout")
         records[name] = FaiRecord(name, length, offset, line_bases, line_width)
@@ -80,15 +96,21 @@ def parse_gzi(data: bytes, url: str) -> tuple[list[int], list[int]]:
 
 
 def _inflate_blocks(data: bytes, url: str, at: int) -> list[bytes]:
-    """Split a run of BGZF blocks into their decompressed texts."""
+    """Split a run of BGZF blocks into their decompressed texts; a block that inflates to more
+    than a BGZF block may hold (64 KiB) is refused as it inflates, never held whole."""
     blocks = []
     rest = data
     while rest:
         inflater = zlib.decompressobj(31)
         try:
-            blocks.append(inflater.decompress(rest))
+            blocks.append(inflater.decompress(rest, BGZF_BLOCK_TEXT + 1))
         except zlib.error as error:
             raise GenomeAccessError(f"{url}: corrupt bgzip block near byte {at} ({error})") from error
+        if len(blocks[-1]) > BGZF_BLOCK_TEXT:
+            raise GenomeAccessError(
+                f"{url}: the gzip block at byte {at} inflates to more than {BGZF_BLOCK_TEXT} bytes, "
+                "which no BGZF block holds (not a bgzip file, or a damaged one)"
+            )
         if not inflater.eof:
             raise GenomeAccessError(f"{url}: truncated bgzip block near byte {at}")
         at += len(rest) - len(inflater.unused_data)
@@ -102,39 +124,62 @@ class IndexedFasta:
     def __init__(self, url: str, policy: UrlPolicy | None = None):
         self.url = url
         self.policy = policy or UrlPolicy.from_env()
+        refuse_query(url)
         self.source: ByteSource = open_source(url, self.policy)
-        self.compressed = url.split("?")[0].lower().endswith(BGZF_SUFFIXES)
-        fai = self._index_file(".fai")
+        self.sources: dict[str, ByteSource] = {"": self.source}
+        self.identities: dict[str, Identity] = {}
+        self.compressed = self._open_fasta()
+        fai = self._index_file(".fai", MAX_FAI_BYTES)
         self.records = parse_fai(fai.decode("utf-8", errors="replace"), url + ".fai")
         self.block_offsets: list[int] = []
         self.text_offsets: list[int] = []
         if self.compressed:
-            self.block_offsets, self.text_offsets = parse_gzi(self._index_file(".gzi"), url + ".gzi")
+            self.block_offsets, self.text_offsets = parse_gzi(self._index_file(".gzi", MAX_GZI_BYTES), url + ".gzi")
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self._verified: set[str] = set()
+        self.checked_in_job = _job
 
-    def _index_file(self, suffix: str) -> bytes:
-        index_url = self.url + suffix
+    def _open_fasta(self) -> bool:
+        """The FASTA's identity, and whether it is bgzip-compressed (its first bytes say)."""
         try:
-            return open_source(index_url, self.policy).read_all()
+            self.identities[""] = self.source.identity()
+            start = self.source.read_range(0, 17, self.identities[""])
+        except UrlNotAllowedError:
+            raise
+        except (GenomeAccessError, FileNotFoundError) as error:
+            raise GenomeAccessError(f"{self.url}: the FASTA file cannot be read ({error})") from error
+        if not start:
+            raise GenomeAccessError(f"{self.url}: the FASTA file is empty")
+        if start.startswith(BGZF_MAGIC) and start[12:14] == b"BC":
+            return True
+        if start.startswith(GZIP_MAGIC):
+            raise GenomeAccessError(
+                f"{self.url}: gzip-compressed but not with bgzip, so it cannot be read in ranges "
+                "(compress it with 'bgzip' and index it with 'samtools faidx')"
+            )
+        return False
+
+    def _index_file(self, suffix: str, limit: int) -> bytes:
+        index_url = self.url + suffix
+        source = open_source(index_url, self.policy)
+        try:
+            data, self.identities[suffix] = source.read_all(limit)
         except FileNotFoundError as error:
-            if suffix == ".fai":
-                self._probe()
             what = "faidx (.fai)" if suffix == ".fai" else "bgzip (.gzi)"
             raise GenomeAccessError(
                 f"{self.url}: its {what} index {index_url} is missing "
                 f"(make it with 'samtools faidx' on the bgzip-compressed FASTA)"
             ) from error
+        self.sources[suffix] = source
+        return data
 
-    def _probe(self) -> None:
-        """Raise a clear error when the FASTA itself is absent (only asked after a missing index)."""
+    def unchanged(self) -> bool:
+        """Whether the FASTA and its index files are still the versions it was opened with."""
         try:
-            found = self.source.read_range(0, 0)
-        except (GenomeAccessError, FileNotFoundError) as error:
-            raise GenomeAccessError(f"{self.url}: the FASTA file cannot be read ({error})") from error
-        if not found:
-            raise GenomeAccessError(f"{self.url}: the FASTA file is empty")
+            return all(self.sources[suffix].identity() == identity for suffix, identity in self.identities.items())
+        except (GenomeAccessError, FileNotFoundError, OSError):
+            return False
 
     def record(self, seq_id: str) -> FaiRecord:
         try:
@@ -159,13 +204,20 @@ class IndexedFasta:
             )
         first, last = record.text_offset(start - 1), record.text_offset(end - 1)
         text = self._text(first, last)
-        bases = text.replace(b"\n", b"").replace(b"\r", b"")
+        bases = text.replace(b"\n", b"").replace(b"\r", b"").upper()
         if len(bases) != end - start + 1:
             raise GenomeAccessError(
                 f"{self.url}: {seq_id}:{start}..{end} read {len(bases)} bases instead of "
                 f"{end - start + 1}; the FASTA does not match its .fai index"
             )
-        return bases.decode("ascii", errors="replace").upper()
+        if wrong := _NOT_A_BASE.search(bases):
+            byte = bases[wrong.start()]
+            shown = repr(chr(byte)) if 0x20 < byte < 0x7F else "a non-ASCII byte" if byte > 0x7F else "a control byte"
+            raise SequenceError(
+                f"{self.url}: {seq_id}:{start + wrong.start()} holds {shown} (0x{byte:02X}), which is not a "
+                "nucleotide letter (IUPAC): the FASTA is damaged or not DNA"
+            )
+        return bases.decode("ascii")
 
     def _verify(self, record: FaiRecord) -> None:
         """Check, once per sequence, that the index matches the FASTA where it is read: the line
@@ -204,7 +256,7 @@ class IndexedFasta:
     def _text(self, first: int, last: int) -> bytes:
         """Uncompressed FASTA text from offset ``first`` to ``last`` inclusive."""
         if not self.compressed:
-            data = self.source.read_range(first, last)
+            data = self.source.read_range(first, last, self.identities[""])
             if len(data) != last - first + 1:
                 raise GenomeAccessError(f"{self.url}: the file ends before byte {last} (truncated?)")
             return data
@@ -235,7 +287,7 @@ class IndexedFasta:
             begin = self.block_offsets[run[0]]
             after = run[-1] + 1
             stop = self.block_offsets[after] - 1 if after < len(self.block_offsets) else None
-            data = self.source.read_range(begin, stop)
+            data = self.source.read_range(begin, stop, self.identities[""])
             if not data:
                 raise GenomeAccessError(f"{self.url}: the bgzip file ends before byte {begin} (truncated?)")
             inflated = _inflate_blocks(data, self.url, begin)
@@ -258,22 +310,43 @@ class IndexedFasta:
         return [cached[k] for k in range(i, j + 1)]
 
 
+def refuse_query(url: str) -> None:
+    """A URL's index files are found by adding ``.fai``/``.gzi`` to it: a query or fragment
+    would be dropped from the file's path (``file:///dev/zero?`` reads ``/dev/zero``) or carried
+    into the index's, so none is accepted."""
+    if "://" in url and ("?" in url or "#" in url):
+        raise GenomeAccessError(
+            f"{url}: a URL with a query ('?') or fragment ('#') is not accepted: its index files are "
+            "found at the URL followed by .fai and .gzi"
+        )
+
+
 _open_lock = threading.Lock()
 _opened: dict[tuple[str, UrlPolicy | None], IndexedFasta] = {}
 _opening: dict[tuple[str, UrlPolicy | None], threading.Lock] = {}
+_job = 0  # which job of this process is retrieving (new_job): genomes are checked once per job
+
+
+def new_job() -> None:
+    """A new job starts in this process (a Lambda invocation, a Batch child, a CLI run): each
+    genome it opens from the cache is first checked to be the same files (:meth:`IndexedFasta.unchanged`)."""
+    global _job
+    with _open_lock:
+        _job += 1
 
 
 def open_fasta(url: str, policy: UrlPolicy | None = None) -> IndexedFasta:
-    """The opened genome for ``url``; its index files are fetched once per process."""
+    """The opened genome for ``url``; its index files are fetched once per process, and again
+    when a job finds the files changed."""
     key = (url, policy)
     with _open_lock:
-        if key in _opened:
-            return _opened[key]
         lock = _opening.setdefault(key, threading.Lock())
     with lock:
         with _open_lock:
-            if key in _opened:
-                return _opened[key]
+            fasta, job = _opened.get(key), _job
+        if fasta is not None and (fasta.checked_in_job == job or fasta.unchanged()):
+            fasta.checked_in_job = job
+            return fasta
         fasta = IndexedFasta(url, policy)
         with _open_lock:
             _opened[key] = fasta

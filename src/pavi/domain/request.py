@@ -8,6 +8,7 @@ entry's index, the field and the reason.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import unicodedata
@@ -16,7 +17,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pavi.domain.errors import EntryLimitError, Problem, RequestValidationError
+from pavi.domain.errors import EntryLimitError, JobSizeError, Problem, RequestValidationError
+from pavi.domain.limits import (
+    CLUSTAL_NAME_CHARS,
+    MAX_INLINE_VARIANTS_PER_ENTRY,
+    MAX_JOB_RESIDUES,
+    MAX_PROTEIN_RESIDUES,
+    MAX_VARIANT_IDS_PER_ENTRY,
+    MAX_VARIANT_LOOKUPS_PER_JOB,
+)
 
 UNIQUE_ENTRY_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")  # whole value: fullmatch
 _STRING_REGION = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
@@ -177,6 +186,11 @@ class Entry(BaseModel):
     def _url(cls, value: str) -> str:
         if "://" in value and not value.startswith(URL_SCHEMES):
             raise ValueError(f"{value!r}: only https://, http://, s3:// and (local runs) file:// are supported")
+        if "://" in value and ("?" in value or "#" in value):
+            raise ValueError(
+                f"{value!r}: a URL with a query ('?') or fragment ('#') is not accepted: its index files are "
+                "found at the URL followed by .fai and .gzi"
+            )
         return value
 
     @field_validator("base_seq_name", "alt_seq_name_suffix")
@@ -188,8 +202,35 @@ class Entry(BaseModel):
                 f"{value!r}: sequence names are printable ASCII without white space or '>' "
                 "(they name FASTA records and alignment rows)"
             )
-        if len(value) > 200:
-            raise ValueError(f"sequence names are at most 200 characters ({len(value)} given)")
+        if len(value) > CLUSTAL_NAME_CHARS:
+            raise ValueError(
+                f"sequence names are at most {CLUSTAL_NAME_CHARS} characters, as Clustal Omega keeps no more "
+                f"({len(value)} given)"
+            )
+        return value
+
+    @field_validator("base_seq_name")
+    @classmethod
+    def _not_an_option(cls, value: str) -> str:
+        if value.startswith("-"):
+            raise ValueError(f"{value!r}: a sequence name must not start with '-' (Clustal Omega writes it blank)")
+        return value
+
+    @field_validator("variant_ids", mode="before")
+    @classmethod
+    def _few_variant_ids(cls, value: Any) -> Any:
+        if isinstance(value, list) and len(value) > MAX_VARIANT_IDS_PER_ENTRY:
+            raise ValueError(
+                f"{len(value)} variant IDs: at most {MAX_VARIANT_IDS_PER_ENTRY} per entry "
+                "(each may be a request to the variant API)"
+            )
+        return value
+
+    @field_validator("variants", mode="before")
+    @classmethod
+    def _few_variants(cls, value: Any) -> Any:
+        if isinstance(value, list) and len(value) > MAX_INLINE_VARIANTS_PER_ENTRY:
+            raise ValueError(f"{len(value)} inline variants: at most {MAX_INLINE_VARIANTS_PER_ENTRY} per entry")
         return value
 
     @field_validator("seq_id", "fasta_file_url")
@@ -208,22 +249,48 @@ class Entry(BaseModel):
 
     @model_validator(mode="after")
     def _regions(self) -> Entry:
-        exons = sorted(self.exon_seq_regions, key=lambda r: r.start)
-        for left, right in itertools.pairwise(exons):
-            if right.start <= left.end:
-                raise ValueError(f"exon regions {left} and {right} overlap")
-        for cds in self.cds_seq_regions:
-            if not any(e.start <= cds.start and cds.end <= e.end for e in exons):
+        exons = _no_overlaps(self.exon_seq_regions, "exon regions")
+        cds_regions = _no_overlaps(self.cds_seq_regions, "CDS regions")
+        starts = [e.start for e in exons]
+        for cds in cds_regions:  # each in the last exon starting at or before it (sorted, not overlapping)
+            at = bisect.bisect_right(starts, cds.start) - 1
+            if at < 0 or cds.end > exons[at].end:
                 raise ValueError(f"CDS region {cds} does not lie inside any exon region")
         if self.has_variants and self.alt_seq_name_suffix == "_ref":
             raise ValueError("alt_seq_name_suffix '_ref' would give the alternative the reference's name")
+        for name in self.output_names():
+            if len(name) > CLUSTAL_NAME_CHARS:
+                raise ValueError(_name_too_long(name, "base_seq_name and alt_seq_name_suffix"))
+        defined: set[str] = set()
         for variant in self.variants:
             if variant.seq_id != self.seq_id:
                 raise ValueError(
                     f"variant {variant.variant_id!r} is on sequence {variant.seq_id!r}, "
                     f"but the entry is on {self.seq_id!r}"
                 )
+            if variant.variant_id in defined:
+                raise ValueError(f"variant ID {variant.variant_id!r} is defined more than once in variants")
+            defined.add(variant.variant_id)
+        if self.cds_seq_regions:
+            longest = max(self.expected_residues())
+            if longest > MAX_PROTEIN_RESIDUES:
+                raise ValueError(
+                    f"its protein would have about {longest:,} residues (CDS and inserted bases / 3): "
+                    f"at most {MAX_PROTEIN_RESIDUES:,} can be aligned"
+                )
         return self
+
+    def expected_residues(self) -> tuple[int, int]:
+        """Residues expected of the reference and the alternative protein, from the request
+        alone: the CDS length over 3 (the exons' when no CDS is given: the ORF is at most that
+        long), and for the alternative the inline variants' added bases too (a variant looked up
+        by ID is not known yet). An entry without variants expects no alternative (0)."""
+        regions = self.cds_seq_regions or self.exon_seq_regions
+        reference = sum(region.length for region in regions) // 3
+        if not self.has_variants:
+            return reference, 0
+        added = sum(max(0, len(v.alt) - len(v.ref)) for v in self.variants)
+        return reference, reference + added // 3
 
     @property
     def has_variants(self) -> bool:
@@ -237,9 +304,9 @@ class Entry(BaseModel):
 
     def all_variant_ids(self) -> list[str]:
         """The IDs of every variant of the entry: ``variant_ids`` first, then inline-only ones."""
-        ids = list(dict.fromkeys(self.variant_ids))
-        ids += [v.variant_id for v in self.variants if v.variant_id not in ids]
-        return ids
+        ids = dict.fromkeys(self.variant_ids)
+        ids.update(dict.fromkeys(v.variant_id for v in self.variants))  # a set's lookups: 9,000 are not 81 million
+        return list(ids)
 
 
 class Job(BaseModel):
@@ -248,6 +315,23 @@ class Job(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     seq_regions: list[Entry] = Field(min_length=1)
+
+
+def _no_overlaps[R: Region](regions: list[R], what: str) -> list[R]:
+    """The regions sorted by start; ValueError naming two that overlap (or repeat)."""
+    ordered = sorted(regions, key=lambda r: (r.start, r.end))
+    for left, right in itertools.pairwise(ordered):
+        if right.start <= left.end:
+            same = "are the same region listed twice" if (left.start, left.end) == (right.start, right.end) else ""
+            raise ValueError(f"{what} {left} and {right} {same or 'overlap'}")
+    return ordered
+
+
+def _name_too_long(name: str, fields: str) -> str:
+    return (
+        f"the sequence name {name[:40]}... ({fields}) has {len(name)} characters: "
+        f"at most {CLUSTAL_NAME_CHARS}, as Clustal Omega keeps no more"
+    )
 
 
 def _field_path(loc: Iterable[int | str]) -> str:
@@ -339,7 +423,45 @@ def parse_job(payload: Any, max_entries: int | None = None) -> Job:
         parsed.append(entry)
     if problems:
         raise RequestValidationError(problems)
-    return Job(seq_regions=distinct_names(parsed))
+    named = distinct_names(parsed)
+    for index, entry in enumerate(named):
+        for name in entry.output_names():
+            if len(name) > CLUSTAL_NAME_CHARS:
+                problems.append(
+                    Problem(index, "base_seq_name", _name_too_long(name, "renamed, as an earlier entry has its name"))
+                )
+    if problems:
+        raise RequestValidationError(problems)
+    check_job_size(named)
+    return Job(seq_regions=named)
+
+
+def check_job_size(entries: list[Entry]) -> None:
+    """Raise :class:`JobSizeError` for a job whose proteins (expected) or variant-API lookups
+    are more than a job may have, in all."""
+    problems = []
+    residues = sum(sum(entry.expected_residues()) for entry in entries)
+    if residues > MAX_JOB_RESIDUES:
+        problems.append(
+            Problem(
+                None,
+                "",
+                f"the job's proteins would have about {residues:,} residues in all: at most "
+                f"{MAX_JOB_RESIDUES:,} can be aligned in one job",
+            )
+        )
+    lookups = {i for entry in entries for i in set(entry.variant_ids) - {v.variant_id for v in entry.variants}}
+    if len(lookups) > MAX_VARIANT_LOOKUPS_PER_JOB:
+        problems.append(
+            Problem(
+                None,
+                "variant_ids",
+                f"{len(lookups):,} distinct variant IDs to look up in the variant API: at most "
+                f"{MAX_VARIANT_LOOKUPS_PER_JOB:,} per job",
+            )
+        )
+    if problems:
+        raise JobSizeError(problems)
 
 
 def distinct_names(entries: list[Entry]) -> list[Entry]:

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pavi.domain import storage
-from pavi.domain.errors import PaviError
-from pavi.domain.genome import IndexedFasta, open_fasta
+from pavi.domain.errors import PaviError, UnalignableSequence
+from pavi.domain.genome import IndexedFasta, new_job, open_fasta
 from pavi.domain.request import Entry
-from pavi.domain.transcripts import Transcript, coding_frame, reference_protein
+from pavi.domain.transcripts import Transcript, check_protein, coding_frame, reference_protein
 from pavi.domain.url_policy import UrlPolicy
 from pavi.domain.variant_api import VariantApiClient, resolve_variants
 from pavi.domain.variants import alternative_protein
@@ -27,6 +27,7 @@ from pavi.domain.variants import alternative_protein
 logger = logging.getLogger(__name__)
 
 FASTA_LINE_WIDTH = 60
+EXCLUDED = "excluded_from_alignment"  # seqinfo key: made, but cannot be aligned (all X); the job goes on
 
 
 @dataclass
@@ -94,6 +95,8 @@ def retrieve_entry(
         if not isinstance(error, PaviError):
             logger.exception("entry %s: unexpected error", entry.unique_entry_id)
         reference.info = {"error": _message(error)}
+        if isinstance(error, UnalignableSequence):
+            reference.info[EXCLUDED] = True
         if alternative:
             alternative.info = {"error": f"not built: the reference sequence failed ({_message(error)})"}
         return result
@@ -101,12 +104,15 @@ def retrieve_entry(
         try:
             variants = resolve_variants(entry, variant_client)
             alt = alternative_protein(transcript, frame, variants, fasta.fetch)
+            check_protein(alt.protein)
             alternative.protein = alt.protein
             alternative.info = {"embedded_variants": alt.embedded_variants}
         except Exception as error:
             if not isinstance(error, PaviError):
                 logger.exception("entry %s: unexpected error in its variants", entry.unique_entry_id)
             alternative.info = {"error": _message(error)}
+            if isinstance(error, UnalignableSequence):
+                alternative.info[EXCLUDED] = True
     return result
 
 
@@ -139,13 +145,15 @@ def retrieve_all(
     ``say`` gets a line per entry as it ends."""
     policy = UrlPolicy.from_env()
     results: dict[str, EntryResult] = {}
+    variant_client = VariantApiClient()  # the job's: each variant ID looked up once, a few at a time
+    new_job()  # a genome opened by an earlier job is used only while its files are the same
 
     def work(entry: Entry) -> EntryResult:
-        result = retrieve_entry(entry, policy)
+        result = retrieve_entry(entry, policy, variant_client)
         write_entry(result, out)
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with variant_client, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = {pool.submit(work, entry): entry for entry in entries}
         for done, future in enumerate(as_completed(futures), start=1):
             result = future.result()

@@ -13,10 +13,14 @@ boto3 is imported only when an ``s3://`` location is read.
 from __future__ import annotations
 
 import os
+import re
+import stat
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 
 from pavi.domain.errors import GenomeAccessError, UrlNotAllowedError
@@ -32,30 +36,80 @@ HTTP_BACKOFF_ENV = "PAVI_HTTP_BACKOFF"
 MAX_REDIRECTS = 5
 
 
+@dataclass(frozen=True)
+class Identity:
+    """What tells one version of a file from another: its size, and its ETag (S3; HTTP, else
+    its Last-Modified) or, on this machine, its modification time and inode."""
+
+    size: int
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.size} bytes, {self.version or 'no version'}"
+
+
+class GenomeChanged(GenomeAccessError):
+    """A file is not the version its index (or an earlier read) was taken from."""
+
+
+def changed(url: str, expected: Identity, found: Identity) -> GenomeChanged:
+    return GenomeChanged(
+        f"{url}: the file changed while it was being read (was {expected}, is {found}); "
+        "its index and blocks were of the old version, so nothing read from it is used"
+    )
+
+
 class ByteSource(Protocol):
-    """Random access to the bytes of one file."""
+    """Random access to the bytes of one file, each read checked against the file's identity."""
 
     url: str
 
-    def read_range(self, start: int, end: int | None) -> bytes:
-        """Bytes ``start`` to ``end`` inclusive (to the end of the file when ``end`` is None)."""
+    def identity(self) -> Identity:
+        """The file's identity now. Raises FileNotFoundError if it is absent."""
         ...
 
-    def read_all(self) -> bytes:
-        """The whole file (only for small files: indexes). Raises FileNotFoundError if absent."""
+    def read_range(self, start: int, end: int | None, expect: Identity | None = None) -> bytes:
+        """Bytes ``start`` to ``end`` inclusive (to the end of the file when ``end`` is None);
+        :class:`GenomeChanged` when ``expect`` is given and the file is no longer that version."""
         ...
+
+    def read_all(self, limit: int) -> tuple[bytes, Identity]:
+        """The whole file and its identity (only for small files: indexes); refused when it is
+        larger than ``limit`` bytes, before it is read. Raises FileNotFoundError if absent."""
+        ...
+
+
+def _too_large(url: str, size: int | None, limit: int) -> GenomeAccessError:
+    said = f"{size:,} bytes" if size is not None else "more"
+    return GenomeAccessError(f"{url}: {said}, more than the {limit:,} bytes an index file may have")
 
 
 class LocalSource:
-    """A file on this machine (``file://`` URL or plain path)."""
+    """A regular file on this machine (``file://`` URL or plain path; never a device or pipe)."""
 
     def __init__(self, url: str):
         self.url = url
         self.path = Path(unquote(urlsplit(url).path) if url.startswith("file://") else url)
 
-    def read_range(self, start: int, end: int | None) -> bytes:
+    def _identity_of(self, handle: BinaryIO) -> Identity:
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise GenomeAccessError(f"{self.url}: not a regular file")
+        return Identity(status.st_size, f"mtime {status.st_mtime_ns} inode {status.st_ino}")
+
+    def identity(self) -> Identity:
         try:
             with self.path.open("rb") as handle:
+                return self._identity_of(handle)
+        except FileNotFoundError as error:
+            raise FileNotFoundError("no such file") from error
+
+    def read_range(self, start: int, end: int | None, expect: Identity | None = None) -> bytes:
+        try:
+            with self.path.open("rb") as handle:
+                found = self._identity_of(handle)
+                if expect is not None and found != expect:
+                    raise changed(self.url, expect, found)
                 handle.seek(start)
                 return handle.read(-1 if end is None else end - start + 1)
         except FileNotFoundError as error:
@@ -63,8 +117,12 @@ class LocalSource:
         except OSError as error:
             raise GenomeAccessError(f"{self.url}: cannot be read ({error.strerror})") from error
 
-    def read_all(self) -> bytes:
-        return self.path.read_bytes()
+    def read_all(self, limit: int) -> tuple[bytes, Identity]:
+        with self.path.open("rb") as handle:
+            found = self._identity_of(handle)
+            if found.size > limit:
+                raise _too_large(self.url, found.size, limit)
+            return handle.read(limit + 1), found
 
 
 class _Counters:
@@ -157,10 +215,22 @@ def _pinned_pool(resolved: Resolved) -> urllib3.HTTPConnectionPool:
         return pool
 
 
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: Mapping[str, str]
+    data: bytes
+
+
 def http_get(
-    url: str, policy: UrlPolicy, headers: dict[str, str] | None = None, retries: int = 4
-) -> urllib3.BaseHTTPResponse:
-    """GET with retries, following at most :data:`MAX_REDIRECTS` redirects.
+    url: str,
+    policy: UrlPolicy,
+    headers: dict[str, str] | None = None,
+    retries: int = 4,
+    max_bytes: int | None = None,
+) -> HttpAnswer:
+    """GET with retries, following at most :data:`MAX_REDIRECTS` redirects; with ``max_bytes``,
+    a larger body is refused (by its Content-Length before it is read, else as it is read).
 
     Every hop is parsed once, checked by ``policy`` and connected to the address that was
     checked (:meth:`UrlPolicy.resolve`): what is checked is what is read.
@@ -177,48 +247,86 @@ def http_get(
                 retries=http_retry(retries),
                 redirect=False,
                 timeout=http_timeout(),
-                preload_content=True,
+                preload_content=False,
                 assert_same_host=False,
             )
+            try:
+                if response.status in (301, 302, 303, 307, 308) and response.headers.get("Location"):
+                    url = urljoin(url, response.headers["Location"])
+                    continue
+                if max_bytes is not None and response.status == 200:
+                    declared = response.headers.get("Content-Length", "")
+                    if declared.isdigit() and int(declared) > max_bytes:
+                        raise _too_large(url, int(declared), max_bytes)
+                data = response.read(None if max_bytes is None else max_bytes + 1)
+                if max_bytes is not None and len(data) > max_bytes:
+                    raise _too_large(url, None, max_bytes)
+                return HttpAnswer(response.status, response.headers, data)
+            finally:
+                response.release_conn()
         except urllib3.exceptions.HTTPError as error:
             raise GenomeAccessError(f"{url}: unreachable after {retries + 1} attempts ({error})") from error
-        if response.status in (301, 302, 303, 307, 308) and response.headers.get("Location"):
-            url = urljoin(url, response.headers["Location"])
-            continue
-        return response
     raise GenomeAccessError(f"{url}: more than {MAX_REDIRECTS} redirects")
 
 
+_CONTENT_RANGE = re.compile(r"^bytes (?:\d+-\d+|\*)/(\d+)$")
+
+
+def _http_identity(answer: HttpAnswer) -> Identity:
+    """The identity an HTTP answer gives: the whole file's size (from Content-Range, or the
+    body of a 200) and its ETag, else its Last-Modified."""
+    match = _CONTENT_RANGE.match(answer.headers.get("Content-Range", "").strip())
+    size = int(match[1]) if match else len(answer.data)
+    version = answer.headers.get("ETag") or answer.headers.get("Last-Modified") or ""
+    return Identity(size, version)
+
+
 class HttpSource:
-    """A file behind ``http(s)://``: closed Range requests, redirects checked by the policy."""
+    """A file behind ``http(s)://``: closed Range requests, redirects checked by the policy; a
+    read expecting a version sends ``If-Match`` (a strong ETag) and checks the answer's."""
 
     def __init__(self, url: str, policy: UrlPolicy):
         self.url = url
         self.policy = policy
 
-    def read_range(self, start: int, end: int | None) -> bytes:
+    def identity(self) -> Identity:
+        answer = http_get(self.url, self.policy, headers={"Range": "bytes=0-0"})
+        if answer.status == 404:
+            raise FileNotFoundError("HTTP 404")
+        if answer.status not in (200, 206, 416):
+            raise GenomeAccessError(f"{self.url}: HTTP {answer.status}")
+        return _http_identity(answer)
+
+    def read_range(self, start: int, end: int | None, expect: Identity | None = None) -> bytes:
         wanted = f"bytes={start}-" if end is None else f"bytes={start}-{end}"
-        response = http_get(self.url, self.policy, headers={"Range": wanted})
-        transfer_counters.add(len(response.data))
-        if response.status == 206:
-            return bytes(response.data)
-        if response.status == 416:
+        headers = {"Range": wanted}
+        if expect is not None and expect.version.startswith('"'):
+            headers["If-Match"] = expect.version
+        answer = http_get(self.url, self.policy, headers=headers)
+        transfer_counters.add(len(answer.data))
+        if answer.status == 412 and expect is not None:
+            raise changed(self.url, expect, Identity(-1, "another ETag (412 Precondition Failed)"))
+        if answer.status in (206, 416) and expect is not None and (found := _http_identity(answer)) != expect:
+            raise changed(self.url, expect, found)
+        if answer.status == 206:
+            return answer.data
+        if answer.status == 416:
             return b""
-        if response.status == 200:
+        if answer.status == 200:
             raise GenomeAccessError(
                 f"{self.url}: the server ignored the Range request (answered 200 with the whole file); "
                 "it must support byte ranges"
             )
-        raise GenomeAccessError(f"{self.url}: HTTP {response.status} for {wanted}")
+        raise GenomeAccessError(f"{self.url}: HTTP {answer.status} for {wanted}")
 
-    def read_all(self) -> bytes:
-        response = http_get(self.url, self.policy)
-        transfer_counters.add(len(response.data))
-        if response.status == 404:
+    def read_all(self, limit: int) -> tuple[bytes, Identity]:
+        answer = http_get(self.url, self.policy, max_bytes=limit)
+        transfer_counters.add(len(answer.data))
+        if answer.status == 404:
             raise FileNotFoundError(self.url)
-        if response.status != 200:
-            raise GenomeAccessError(f"{self.url}: HTTP {response.status}")
-        return bytes(response.data)
+        if answer.status != 200:
+            raise GenomeAccessError(f"{self.url}: HTTP {answer.status}")
+        return answer.data, _http_identity(answer)
 
 
 _s3_lock = threading.Lock()
@@ -260,45 +368,62 @@ def split_s3(url: str) -> tuple[str, str]:
 
 
 class S3Source:
-    """An object behind ``s3://bucket/key``, read with ranged GetObject calls."""
+    """An object behind ``s3://bucket/key``, read with ranged GetObject calls; a read
+    expecting a version sends ``IfMatch`` with its ETag."""
 
     def __init__(self, url: str, policy: UrlPolicy):
         policy.check(url)
         self.url = url
         self.bucket, self.key = split_s3(url)
 
-    def _get(self, byte_range: str | None = None) -> bytes:
+    def _call(self, method: str, **arguments: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
 
         started = time.monotonic()
         try:
-            client = s3_client()
-            if byte_range:
-                answer = client.get_object(Bucket=self.bucket, Key=self.key, Range=byte_range)
-            else:
-                answer = client.get_object(Bucket=self.bucket, Key=self.key)
-            body: bytes = answer["Body"].read()
+            return getattr(s3_client(), method)(Bucket=self.bucket, Key=self.key, **arguments)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code in {"NoSuchKey", "404", "NotFound"}:
-                raise FileNotFoundError(self.url) from error
+                raise FileNotFoundError("no such object") from error
             if code == "InvalidRange":
-                return b""
+                return None
+            if code in {"PreconditionFailed", "412"}:
+                raise GenomeChanged(
+                    f"{self.url}: the object changed while it was being read (its ETag differs)"
+                ) from error
             raise GenomeAccessError(f"{self.url}: S3 {code or 'error'} ({error})") from error
         except BotoCoreError as error:
             elapsed = time.monotonic() - started
             raise GenomeAccessError(f"{self.url}: S3 unreachable after {elapsed:.1f}s ({error})") from error
+
+    def identity(self) -> Identity:
+        answer = self._call("head_object")
+        return Identity(int(answer["ContentLength"]), str(answer.get("ETag") or ""))
+
+    def read_range(self, start: int, end: int | None, expect: Identity | None = None) -> bytes:
+        arguments: dict[str, Any] = {"Range": f"bytes={start}-" if end is None else f"bytes={start}-{end}"}
+        if expect is not None and expect.version:
+            arguments["IfMatch"] = expect.version
+        try:
+            answer = self._call("get_object", **arguments)
+        except FileNotFoundError as error:
+            raise GenomeAccessError(f"{self.url}: no such object") from error
+        if answer is None:  # the range starts past the end
+            return b""
+        body: bytes = answer["Body"].read()
         transfer_counters.add(len(body))
         return body
 
-    def read_range(self, start: int, end: int | None) -> bytes:
-        try:
-            return self._get(f"bytes={start}-" if end is None else f"bytes={start}-{end}")
-        except FileNotFoundError as error:
-            raise GenomeAccessError(f"{self.url}: no such object") from error
-
-    def read_all(self) -> bytes:
-        return self._get()
+    def read_all(self, limit: int) -> tuple[bytes, Identity]:
+        answer = self._call("get_object")
+        size = int(answer.get("ContentLength") or 0)
+        if size > limit:
+            answer["Body"].close()
+            raise _too_large(self.url, size, limit)
+        body: bytes = answer["Body"].read(limit + 1)
+        transfer_counters.add(len(body))
+        return body, Identity(size, str(answer.get("ETag") or ""))
 
 
 def open_source(url: str, policy: UrlPolicy | None = None) -> ByteSource:

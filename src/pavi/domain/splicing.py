@@ -9,6 +9,7 @@ protein is not computed as if splicing were unchanged (issue 13, ``docs/decision
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -61,20 +62,38 @@ def splice_sites(transcript: Transcript) -> list[SpliceSite]:
     return sites
 
 
+class SpliceSites:
+    """A transcript's splice sites, found by position: the sites a variant may change are
+    those whose dinucleotide starts from two bases before it to one base after it, one binary
+    search away (a transcript of 14,000 exons and 9,000 variants is not 126 million tests)."""
+
+    def __init__(self, transcript: Transcript):
+        self.sites = splice_sites(transcript)
+        self.order = sorted(range(len(self.sites)), key=lambda i: self.sites[i].low)
+        self.lows = [self.sites[i].low for i in self.order]
+
+    def changed_by(self, variant: Variant) -> SpliceSite | None:
+        """The 5'-most site the variant changes, or None."""
+        first = bisect.bisect_left(self.lows, variant.genomic_start_pos - 2)
+        last = bisect.bisect_right(self.lows, variant.genomic_end_pos + 1)
+        changed = [i for i in self.order[first:last] if self.sites[i].changed_by(variant)]
+        return self.sites[min(changed)] if changed else None
+
+
 def changed_splice_site(variant: Variant, transcript: Transcript) -> str | None:
     """Why ``variant`` makes the transcript's splicing unpredictable, or None when it does not."""
     if variant.genomic_seq_id != transcript.seq_id:
         return None
-    for site in splice_sites(transcript):
-        if site.changed_by(variant):
-            if variant.is_insertion:
-                return (
-                    f"variant {variant.variant_id}: inserts between {variant.genomic_start_pos} and "
-                    f"{variant.genomic_end_pos}, at {site.describe(transcript.seq_id)}; the mRNA cannot be "
-                    "predicted (splice site changed), so no alternative protein is made"
-                )
-            return (
-                f"variant {variant.variant_id}: changes {site.describe(transcript.seq_id)}; the mRNA "
-                "cannot be predicted (splice site changed), so no alternative protein is made"
-            )
-    return None
+    site = transcript.splice_sites.changed_by(variant)
+    if site is None:
+        return None
+    if variant.is_insertion:
+        return (
+            f"variant {variant.variant_id}: inserts between {variant.genomic_start_pos} and "
+            f"{variant.genomic_end_pos}, at {site.describe(transcript.seq_id)}; the mRNA cannot be "
+            "predicted (splice site changed), so no alternative protein is made"
+        )
+    return (
+        f"variant {variant.variant_id}: changes {site.describe(transcript.seq_id)}; the mRNA "
+        "cannot be predicted (splice site changed), so no alternative protein is made"
+    )

@@ -8,15 +8,19 @@ so both strands follow one code path.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from Bio.Seq import reverse_complement
 from Bio.Seq import translate as bio_translate
 
-from pavi.domain.errors import SequenceError
+from pavi.domain.errors import SequenceError, UnalignableSequence
+from pavi.domain.limits import MAX_PROTEIN_RESIDUES
 from pavi.domain.request import CdsRegion, Entry, Region, Strand
+from pavi.domain.splicing import SpliceSites
 
 STOP_CODONS = frozenset({"TAA", "TAG", "TGA"})  # the standard genetic code
 START_CODON = "ATG"
@@ -81,12 +85,24 @@ def longest_orf(seq: str) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Transcript:
-    """A spliced transcript: its sequence (5' to 3') and its exons in transcript order."""
+    """A spliced transcript: its sequence (5' to 3') and its exons in transcript order.
+
+    Genomic positions map to transcript indices by a binary search over the exons, so an
+    entry's work grows as (exons + variants) x log(exons), not as their product.
+    """
 
     seq_id: str
     strand: Strand
     exons: tuple[Region, ...]
     seq: str
+    _starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _by_start: tuple[tuple[Region, int], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        offsets = itertools.accumulate((exon.length for exon in self.exons), initial=0)
+        by_start = sorted(zip(self.exons, offsets, strict=False), key=lambda pair: pair[0].start)
+        object.__setattr__(self, "_by_start", tuple(by_start))
+        object.__setattr__(self, "_starts", tuple(exon.start for exon, _ in by_start))
 
     @classmethod
     def build(cls, entry: Entry, fetch: FetchBases) -> Transcript:
@@ -96,6 +112,11 @@ class Transcript:
             bases = fetch(entry.seq_id, exon.start, exon.end)
             parts.append(revcomp(bases) if entry.seq_strand == "-" else bases)
         return cls(entry.seq_id, entry.seq_strand, tuple(exons), "".join(parts))
+
+    @cached_property
+    def splice_sites(self) -> SpliceSites:
+        """Its introns' splice sites, by position (built once per transcript)."""
+        return SpliceSites(self)
 
     @property
     def low(self) -> int:
@@ -109,13 +130,18 @@ class Transcript:
 
     def index_of(self, position: int) -> int | None:
         """0-based transcript index of a genomic position, or None outside the exons."""
-        offset = 0
-        for exon in self.exons:
-            if exon.start <= position <= exon.end:
-                inside = position - exon.start if self.strand == "+" else exon.end - position
-                return offset + inside
-            offset += exon.length
-        return None
+        at = bisect.bisect_right(self._starts, position) - 1
+        if at < 0:
+            return None
+        exon, offset = self._by_start[at]
+        if position > exon.end:
+            return None
+        return offset + (position - exon.start if self.strand == "+" else exon.end - position)
+
+    def contains_an_exon(self, start: int, end: int) -> bool:
+        """Whether genomic ``start..end`` holds one of its exons whole."""
+        at = bisect.bisect_left(self._starts, start)
+        return at < len(self._starts) and self._by_start[at][0].end <= end
 
     def span_of(self, region: Region) -> tuple[int, int]:
         """Transcript indices ``[first, last]`` of a region lying inside one exon."""
@@ -156,12 +182,34 @@ def coding_frame(entry: Entry, transcript: Transcript) -> CodingFrame:
         return CodingFrame(start, end, ((start, end - 1),), from_orf=True)
     cds: list[CdsRegion] = in_transcript_order(entry.cds_seq_regions, entry.seq_strand)
     spans = tuple(sorted(transcript.span_of(region) for region in cds))
+    for left, right in itertools.pairwise(spans):  # each base of the CDS read once
+        if right[0] <= left[1]:
+            raise SequenceError(f"CDS regions overlap in the transcript (indices {left} and {right})")
     phase = cds[0].frame
     return CodingFrame(spans[0][0] + phase, spans[-1][1] + 1, spans)
 
 
 def reference_protein(transcript: Transcript, frame: CodingFrame) -> str:
-    protein = translate(frame.coding_sequence(transcript))
+    coding = frame.coding_sequence(transcript)
+    protein = translate(coding)
     if not protein:
         raise SequenceError("the coding sequence translates to an empty protein (it starts with a stop codon)")
+    check_protein(protein, len(coding))
     return protein
+
+
+def check_protein(protein: str, coding_bases: int | None = None) -> None:
+    """Raise :class:`SequenceError` unless ``protein`` agrees with the ``coding_bases`` it was
+    read from, when given (no more residues than whole codons), and can be aligned: at most
+    :data:`MAX_PROTEIN_RESIDUES` residues, not all unknown (``X``: a CDS over ``N`` bases)."""
+    if coding_bases is not None and len(protein) > coding_bases // 3:
+        raise SequenceError(f"a protein of {len(protein)} residues cannot come from {coding_bases} coding bases")
+    if len(protein) > MAX_PROTEIN_RESIDUES:
+        raise SequenceError(
+            f"the protein has {len(protein):,} residues: at most {MAX_PROTEIN_RESIDUES:,} can be aligned"
+        )
+    if not protein.strip("X"):
+        raise UnalignableSequence(
+            f"the protein is {len(protein)} unknown residues (X): its coding sequence reads only N "
+            "(unknown) bases, so it cannot be aligned"
+        )

@@ -118,7 +118,7 @@ def variant_edit(variant: Variant, transcript: Transcript) -> Edit | None:
     splice = changed_splice_site(variant, transcript)
     if splice:
         raise VariantError(splice)
-    if a is None and b is None and not any(start <= exon.start and exon.end <= end for exon in transcript.exons):
+    if a is None and b is None and not transcript.contains_an_exon(start, end):
         return None  # in an intron (not at its splice sites) or outside the transcript
     if variant.is_insertion and a is not None and b is not None and abs(a - b) == 1:
         point = max(a, b)
@@ -151,6 +151,32 @@ def check_reference(variant: Variant, fetch: FetchBases) -> None:
                 f"{where}: reference mismatch at {variant.genomic_seq_id}:{variant.genomic_start_pos + offset}: "
                 f"expected {e}, genome has {g}{whole}"
             )
+
+
+def check_no_overlaps(variants: list[Variant]) -> None:
+    """Raise :class:`VariantError` naming two variants that touch the same reference bases (or
+    insert at one point), or one ID given twice. One sweep over the variants sorted by position,
+    keeping the span reaching furthest so far: n log n, not every pair."""
+    order = {id(v): i for i, v in enumerate(variants)}
+    reach: dict[str, Variant] = {}  # per sequence: the earlier span (not an insertion) ending last
+    inserted_at: dict[tuple[str, int], Variant] = {}
+    # at one start, spans before insertions: an insertion then meets a span that starts with it
+    for variant in sorted(variants, key=lambda v: (v.genomic_seq_id, v.genomic_start_pos, v.is_insertion)):
+        seq = variant.genomic_seq_id
+        other = None
+        if variant.is_insertion:
+            other = inserted_at.get((seq, variant.genomic_start_pos))
+            inserted_at.setdefault((seq, variant.genomic_start_pos), variant)
+        span = reach.get(seq)
+        if other is None and span is not None and span.overlaps(variant):
+            other = span
+        if other is not None:
+            first, second = sorted((other, variant), key=lambda v: order[id(v)])
+            if first.variant_id == second.variant_id:
+                raise VariantError(f"variant {first.variant_id} is given twice (at two places, or twice in one list)")
+            raise VariantError(f"variants {first.variant_id} and {second.variant_id} overlap")
+        if not variant.is_insertion and (span is None or variant.genomic_end_pos > span.genomic_end_pos):
+            reach[seq] = variant
 
 
 def _touches(edit: Edit, first: int, after: int) -> bool:
@@ -203,10 +229,7 @@ def alternative_protein(
     reference mismatch, a changed splice site, a lost start codon, or a lost stop codon with
     no new stop in the transcript's 3' part.
     """
-    for i, left in enumerate(variants):
-        for right in variants[i + 1 :]:
-            if left.overlaps(right):
-                raise VariantError(f"variants {left.variant_id} and {right.variant_id} overlap")
+    check_no_overlaps(variants)
     for variant in variants:
         check_reference(variant, fetch)
     edits = sorted(

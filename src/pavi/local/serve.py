@@ -63,6 +63,7 @@ def proxy_event(
 
 
 PUBLIC_ROUTES = {"/openapi.json", "/api/docs"}  # security: [] in the template, as OPTIONS
+GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload limit (10 MB)
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -97,11 +98,29 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: ApiServer
     protocol_version = "HTTP/1.1"
 
+    def _body_length(self) -> tuple[int, dict[str, Any] | None]:
+        """The body's length from its headers, or API Gateway's answer to headers it refuses
+        (before a byte of the body is read): no length for a body, a length that is not a
+        number, or one over API Gateway's 10 MB payload limit."""
+        declared = self.headers.get("Content-Length")
+        if declared is None:
+            if self.headers.get("Transfer-Encoding"):
+                return 0, {"statusCode": 411, "body": '{"message": "Length Required"}'}
+            return 0, None
+        if not declared.strip().isdigit():
+            return 0, {"statusCode": 400, "body": '{"message": "Content-Length is not a number of bytes"}'}
+        length = int(declared)
+        if length > GATEWAY_PAYLOAD_LIMIT:
+            return 0, {"statusCode": 413, "body": '{"message": "Request Entity Too Large"}'}
+        return length, None
+
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else None
         headers = dict(self.headers.items())
-        answer = self.server.refusal(self.command, self.path, headers)
+        length, answer = self._body_length()
+        answer = answer or self.server.refusal(self.command, self.path, headers)  # the key before the body
+        if answer is not None and (length or "Content-Length" in self.headers or "Transfer-Encoding" in self.headers):
+            self.close_connection = True  # a body that is not read: the connection cannot be reused
+        body = self.rfile.read(length) if length and answer is None else None
         if answer is None:
             event = proxy_event(self.command, self.path, body, headers)
             try:  # the API function in its own process, with its own role, as API Gateway invokes it
@@ -119,6 +138,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if key.lower() not in {"content-length", "connection"}:
                 self.send_header(key, str(value))
         self.send_header("Content-Length", str(len(payload)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(payload)
 
