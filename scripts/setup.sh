@@ -29,11 +29,17 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import sys; sys.exit(sys.
   "$(find_python)" -m venv .venv
 fi
 
+# biocommons hgvs checks the HGVS descriptions in the tests. Only its parser and its
+# protein-change builder are used: installed without its dependencies (psycopg2 would be built
+# from source, and a database client, SeqRepo and IPython are not needed for these two).
+TEST_ORACLES=(hgvs==1.5.7 parsley==1.3 bioutils==0.6.2 attrs==26.1.0)
+
 stamp=.venv/.pavi-installed
-wanted="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+wanted="$(cat pyproject.toml <(printf '%s\n' "${TEST_ORACLES[@]}") | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   echo "setup: installing the package and its development tools into .venv" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "${TEST_ORACLES[@]}"
   echo "$wanted" >"$stamp"
 fi

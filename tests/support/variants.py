@@ -34,3 +34,58 @@ def only_variant(info: dict[str, Any]) -> dict[str, Any]:
     assert len(info["embedded_variants"]) == 1, info
     variant: dict[str, Any] = info["embedded_variants"][0]
     return variant
+
+
+REPO = Path(__file__).resolve().parents[2]
+VARIANT_VECTORS = REPO.parent / "shared" / "conformance" / "variants"
+
+
+def consequence_rows() -> list[tuple[str, str, str, str, str]]:
+    """(case, variant, consequence, hgvs_p, the alternative protein's hgvs_p) for each embedded
+    variant of the 49 conformance cases; ``-`` where the case has an error instead (its reason
+    in the variant column)."""
+    import json
+
+    from pavi.domain.url_policy import UrlPolicy
+
+    text = (VARIANT_VECTORS / "variants_payload.json").read_text()
+    payload = json.loads(text.replace("file://ORACLE_DIR/", f"file://{VARIANT_VECTORS.parent}/"))
+    rows = []
+    for entry in parse_job(payload).seq_regions:
+        alternative = retrieve_entry(entry, UrlPolicy(None)).sequences[1]
+        if "error" in alternative.info:
+            reason = alternative.info["error"].split(";")[0][:110]
+            rows.append((entry.unique_entry_id, f"error: {reason}", "-", "-", "-"))
+            continue
+        if not alternative.info["embedded_variants"]:
+            rows.append((entry.unique_entry_id, "(none in the protein)", "", "", alternative.info["hgvs_p"]))
+        for variant in alternative.info["embedded_variants"]:
+            rows.append(
+                (
+                    entry.unique_entry_id,
+                    variant["variant_id"],
+                    ",".join(variant["consequence"]),
+                    variant["hgvs_p"] or "",
+                    alternative.info["hgvs_p"],
+                )
+            )
+    return rows
+
+
+def consequence_table(rows: list[tuple[str, str, str, str, str]]) -> str:
+    """docs/consequences.md: the rows as a Markdown table, with how it is made."""
+    lines = [
+        "# The 49 conformance variant cases: consequence and HGVS p.",
+        "",
+        "What the pipeline writes for each embedded variant of `../shared/conformance/variants/`",
+        "(`consequence`, `hgvs_p`) and for the alternative protein as a whole (`hgvs_p` beside",
+        "`embedded_variants`). Cases whose alternative protein is not made keep their error and get",
+        "no description. Written by `.venv/bin/python scripts/consequence_table.py`; checked (equal",
+        "to a fresh run, every description parsed by biocommons `hgvs`) by",
+        "`tests/unit/test_consequence.py`.",
+        "",
+        "| case | variant | consequence | hgvs_p | alternative protein |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {' | '.join(cell.replace('|', '/') for cell in row)} |" for row in rows]
+    return "\n".join(lines) + "\n"

@@ -137,7 +137,7 @@ def test_intronic_variant_is_not_embedded(tmp_path: Path, strand: str) -> None:
          "ref": base, "alt": "A" if base != "A" else "C"}  # fmt: skip
     protein, info = alt(run(tmp_path, strand, [v]))
     assert protein == P
-    assert info == {"embedded_variants": []}
+    assert info == {"embedded_variants": [], "hgvs_p": "p.="}
 
 
 @STRANDS
@@ -149,7 +149,7 @@ def test_five_prime_utr_variant_leaves_the_protein(tmp_path: Path, strand: str) 
     v = {"variant_id": "utr", "seq_id": design.seq_id, "start": utr_pos, "end": utr_pos,
          "ref": base, "alt": "T" if base != "T" else "G"}  # fmt: skip
     protein, info = alt(run(tmp_path, strand, [v]))
-    assert protein == P and info == {"embedded_variants": []}
+    assert protein == P and info == {"embedded_variants": [], "hgvs_p": "p.="}
 
 
 def test_substitution_types() -> None:

@@ -106,7 +106,7 @@ def retrieve_entry(
             alt = alternative_protein(transcript, frame, variants, fasta.fetch)
             check_protein(alt.protein)
             alternative.protein = alt.protein
-            alternative.info = {"embedded_variants": alt.embedded_variants}
+            alternative.info = {"embedded_variants": alt.embedded_variants, "hgvs_p": alt.hgvs_p}
         except Exception as error:
             if not isinstance(error, PaviError):
                 logger.exception("entry %s: unexpected error in its variants", entry.unique_entry_id)

@@ -11,10 +11,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pavi.domain.consequence import ProteinChange, allele_change, edit_change, reference_with_stop
 from pavi.domain.errors import SequenceError, VariantError
 from pavi.domain.request import InlineVariant
 from pavi.domain.splicing import changed_splice_site
-from pavi.domain.transcripts import CodingFrame, FetchBases, Transcript, first_stop, revcomp, translate
+from pavi.domain.transcripts import (
+    STOP_CODONS,
+    CodingFrame,
+    FetchBases,
+    Transcript,
+    first_stop,
+    revcomp,
+    translate,
+)
 
 
 @dataclass(frozen=True)
@@ -208,10 +217,12 @@ def _stop_lost(edits: list[Edit], start: int, end: int, read: int) -> str:
 
 @dataclass(frozen=True)
 class AltProtein:
-    """The alternative protein and where each embedded variant lies in it."""
+    """The alternative protein, where each embedded variant lies in it and what it does to the
+    protein, and one HGVS p. description of the whole change (``hgvs_p``)."""
 
     protein: str
     embedded_variants: list[dict[str, Any]]
+    hgvs_p: str = "p.="
 
 
 def _codon(position: int, start: int) -> int:
@@ -279,6 +290,8 @@ def alternative_protein(
     if not protein:
         raise VariantError("the alternative coding sequence starts with a stop codon (empty protein)")
 
+    reference = reference_with_stop(transcript, frame, translate(frame.coding_sequence(transcript)))
+    changes: list[ProteinChange] = []
     reported = []
     limit = len(protein) + 1  # one past the last residue: the stop codon's position
     # where the alternative's reading ends, in reference indices: past the CDS when the stop was lost
@@ -304,6 +317,8 @@ def alternative_protein(
         # 3' part read after a lost stop counts all of its bases.
         coding_end = frame.end if edit.first < frame.end else edit.after
         cds_bases = max(0, min(edit.after, coding_end) - max(edit.first, ref_start))
+        change = edit_change(transcript, frame, reference, edit.first, edit.after, edit.bases)
+        changes.append(change)
         reported.append(
             {
                 **edit.variant.to_dict(),
@@ -311,6 +326,11 @@ def alternative_protein(
                 "seq_end_pos": seq_end,
                 "embedded_ref_seq_len": -(-cds_bases // 3),
                 "embedded_alt_seq_len": -(-len(edit.bases) // 3),
+                "consequence": change.consequence,
+                "hgvs_p": change.hgvs_p,
             }
         )
-    return AltProtein(protein, reported)
+    after_protein = alt_start + 3 * len(protein)
+    alt_has_stop = alt_seq[after_protein : after_protein + 3] in STOP_CODONS
+    net_shift = sum(e.shift for e in edits if ref_start <= e.first < reads_to)
+    return AltProtein(protein, reported, allele_change(reference, protein, alt_has_stop, changes, net_shift % 3 != 0))
