@@ -31,6 +31,7 @@ Call = Callable[..., dict[str, Any]]
 
 def documented(method: str, path: str, status: int) -> bool:
     """Is ``status`` an answer api/openapi.yaml documents for this route?"""
+    path = path.split("?")[0]
     for template, operations in OPENAPI["paths"].items():
         pattern = "^" + "[^/]+".join(template.rstrip("/").split("{uuid}")) + "/?$"
         if re.match(pattern, path) and method.lower() in operations:
@@ -98,6 +99,34 @@ def test_a_job_from_submission_to_results_and_logs(call: Call, stack: EmulatedSt
     logs = call("GET", f"/api/pipeline-job/{job['uuid']}/logs")
     assert logs["statusCode"] == 200
     assert "retrieval (Lambda lane): done" in logs["body"] and "status: completed" in logs["body"]
+    # issue 21: the alignment in other formats, the identity matrix, the variant position table
+    results = f"/api/pipeline-job/{job['uuid']}/result"
+    for fmt, start in (
+        ("fasta", ">"),
+        ("stockholm", "# STOCKHOLM 1.0"),
+        ("msf", "!!AA_MULTIPLE_ALIGNMENT"),
+        ("nexus", "#NEXUS"),
+    ):
+        answer = call("GET", f"{results}/alignment?format={fmt}")
+        assert answer["statusCode"] == 200 and answer["body"].startswith(start), (fmt, answer["body"][:80])
+    assert call("GET", f"{results}/alignment?format=clustal")["body"] == alignment["body"]
+    unknown = call("GET", f"{results}/alignment?format=pdf")
+    assert (
+        unknown["statusCode"] == 400
+        and "fasta, stockholm, phylip, msf, nexus" in body(unknown)["problems"][0]["message"]
+    )
+    matrix = call("GET", f"{results}/identity-matrix")
+    assert matrix["statusCode"] == 200 and header(matrix, "Content-Type").startswith("text/tab-separated-values")
+    table = call("GET", f"{results}/variant-columns")
+    assert table["body"].startswith("variant_id\tsequence_name\talignment_start_pos")
+    as_json = stack.invoke(
+        "ApiFunction",
+        proxy_event("GET", f"{results}/variant-columns", None, {"Accept": "application/json"}),
+    )
+    rows = json.loads(as_json["body"])["rows"]
+    assert len(rows) == len(table["body"].splitlines()) - 1 > 0
+    report = json.loads(stack.read(f"results/{job['uuid']}/job-report.json"))
+    assert report["results"]["variant_columns"].endswith("variant-columns.tsv")
 
 
 def test_the_seq_regions_form_is_accepted_too(call: Call) -> None:
@@ -219,10 +248,10 @@ def test_the_openapi_document_lists_exactly_the_routes_of_the_app() -> None:
     routes = set()
     for route in api.app._static_routes + api.app._dynamic_routes:
         path = route.path.replace("<job_uuid>", "{uuid}").rstrip("/")
-        kinds = ["alignment", "seq-info"] if "<kind>" in path else [None]
+        kinds = list(api.RESULTS) if "<kind>" in path else [None]
         routes |= {(route.method.lower(), path.replace("<kind>", kind) if kind else path) for kind in kinds}
     documented_routes = {
         (method, path.rstrip("/")) for path, operations in OPENAPI["paths"].items() for method in operations
     }
     assert routes == documented_routes
-    assert set(api.RESULTS) == {"alignment", "seq-info"}
+    assert set(api.RESULTS) == {"alignment", "seq-info", "identity-matrix", "variant-columns"}

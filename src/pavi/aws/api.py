@@ -28,7 +28,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from pavi.aws import api_docs
-from pavi.aws.job_store import JobPaths
+from pavi.aws.job_store import ALIGNMENT_FORMATS, JobPaths
 from pavi.aws.joblog import execution_history, readable_log
 from pavi.aws.steps import execution_input, url_problems
 from pavi.domain.errors import EntryLimitError, JobSizeError, Problem, RequestValidationError
@@ -55,6 +55,8 @@ STATUS = {
 RESULTS = {
     "alignment": ("alignment-output.aln", "text/plain; charset=utf-8"),
     "seq-info": ("aligned_seq_info.json", "application/json"),
+    "identity-matrix": ("identity-matrix.tsv", "text/tab-separated-values; charset=utf-8"),
+    "variant-columns": ("variant-columns.tsv", "text/tab-separated-values; charset=utf-8"),
 }
 
 
@@ -253,9 +255,17 @@ def _read(key: str) -> bytes | None:
 @app.get("/api/pipeline-job/<job_uuid>/result/<kind>")
 def get_result(job_uuid: str, kind: str) -> Response[str]:
     if kind not in RESULTS:
-        raise NotFoundError(f"no result {kind!r}: alignment or seq-info")
-    description = _describe(job_uuid)
+        raise NotFoundError(f"no result {kind!r}: {', '.join(RESULTS)}")
     name, content_type = RESULTS[kind]
+    wanted = (app.current_event.query_string_parameters or {}).get("format")
+    if kind == "alignment" and wanted is not None:
+        if wanted not in ALIGNMENT_FORMATS:
+            problem = Problem(None, "format", f"{wanted!r} is not a format: {', '.join(ALIGNMENT_FORMATS)}")
+            return _problems(400, "unknown alignment format", [problem])
+        name, content_type = ALIGNMENT_FORMATS[wanted]
+    if kind == "variant-columns" and "application/json" in (app.current_event.headers.get("Accept") or ""):
+        name, content_type = "variant-columns.json", "application/json"
+    description = _describe(job_uuid)
     key = f"results/{job_uuid}/{name}"
     if description["status"] != "SUCCEEDED":
         raise NotFoundError(f"job {job_uuid} has no {kind} result ({_status(job_uuid, description)})")

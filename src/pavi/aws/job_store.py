@@ -11,6 +11,8 @@ Layout of a job in its store (an ``s3://bucket`` or a local folder)::
     results/{job_id}/alignment-output.aln
     results/{job_id}/aligned_seq_info.json
     results/{job_id}/job-report.json       status, counts, per-entry errors, step timings
+    results/{job_id}/alignment.{fasta,sto,phy,msf,nex}, identity-matrix.tsv,
+                     variant-columns.{tsv,json}   (EXTRA_RESULTS: issue 21)
 
 ``work/`` is scratch (the bucket's lifecycle expires it); ``results/`` is what users read.
 """
@@ -108,6 +110,10 @@ class JobPaths:
     def report(self) -> str:
         return storage.join(self.results, "job-report.json")
 
+    def result(self, name: str) -> str:
+        """Another result file of the job (the alignment's other formats, the tables)."""
+        return storage.join(self.results, name)
+
     @classmethod
     def of(cls, state: dict[str, Any]) -> JobPaths:
         try:
@@ -123,6 +129,25 @@ def write_json(location: str, value: Any) -> None:
 def read_json(location: str) -> Any:
     return json.loads(storage.read_bytes(location))
 
+
+# The alignment in each format the API serves: format -> (file in the job's results, media type).
+ALIGNMENT_FORMATS = {
+    "clustal": ("alignment-output.aln", "text/plain; charset=utf-8"),
+    "fasta": ("alignment.fasta", "text/plain; charset=utf-8"),
+    "stockholm": ("alignment.sto", "text/plain; charset=utf-8"),
+    "phylip": ("alignment.phy", "text/plain; charset=utf-8"),
+    "msf": ("alignment.msf", "text/plain; charset=utf-8"),
+    "nexus": ("alignment.nex", "text/plain; charset=utf-8"),
+}
+# What the collection writes beside the alignment (issue 21): report key -> file name.
+EXTRA_RESULTS = {
+    **{f"alignment_{fmt}": name for fmt, (name, _) in ALIGNMENT_FORMATS.items() if fmt != "clustal"},
+    "identity_matrix": "identity-matrix.tsv",
+    "variant_columns": "variant-columns.tsv",
+    "variant_columns_json": "variant-columns.json",
+}
+MEDIA_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8", ".json": "application/json"}
+TEXT = "text/plain; charset=utf-8"  # any other result
 
 STEP_MARKS = (
     ("validation", "started_at", "validated_at"),
@@ -174,6 +199,7 @@ def job_report(
             "alignment": paths.alignment_output if status == "completed" else None,
             "aligned_seq_info": paths.aligned_seq_info if status == "completed" else None,
             "alignment_input": paths.alignment_input,
+            **({key: paths.result(name) for key, name in EXTRA_RESULTS.items()} if status == "completed" else {}),
         },
     }
     if error:

@@ -13,9 +13,21 @@ from __future__ import annotations
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import PurePosixPath
 from typing import Any
 
-from pavi.aws.job_store import JobPaths, JobStateError, job_report, now_iso, read_json, write_json
+from pavi.aws.job_store import (
+    ALIGNMENT_FORMATS,
+    EXTRA_RESULTS,
+    MEDIA_TYPES,
+    TEXT,
+    JobPaths,
+    JobStateError,
+    job_report,
+    now_iso,
+    read_json,
+    write_json,
+)
 from pavi.aws.lanes import DEFAULT_ENTRIES_PER_CHILD, LANES, lane_figures, plan_array, read_manifest
 from pavi.domain import storage
 from pavi.domain.errors import PaviError, Problem, RequestValidationError
@@ -260,6 +272,7 @@ def collect_results(state: dict[str, Any], entered_at: str | None = None) -> dic
     seqinfo = read_json(paths.merged_seqinfo)
     info = aligned_seq_info(seqinfo, parse_clustal(clustal))
     write_json(paths.aligned_seq_info, info)
+    write_views(paths, clustal, seqinfo, info)
     prepared = _read_prepared(paths)
     prepared["lanes"] = {**(prepared.get("lanes") or {}), **_alignment_lane(state)}
     timings = {**state.get("timings", {}), "collect_entered_at": entered_at, "collected_at": now_iso()}
@@ -272,6 +285,33 @@ def collect_results(state: dict[str, Any], entered_at: str | None = None) -> dic
         "results": paths.results,
         "timings": timings,
     }
+
+
+def write_views(paths: JobPaths, clustal: str, seqinfo: dict[str, Any], info: dict[str, Any]) -> None:
+    """The alignment's other forms and the tables a researcher reads (issue 21), from one parse
+    of the Clustal file, written concurrently beside it."""
+    from pavi.domain.alignment_outputs import (
+        ParsedAlignment,
+        formats,
+        identity_matrix_tsv,
+        variant_rows,
+        variant_table_json,
+        variant_table_tsv,
+    )
+
+    parsed = ParsedAlignment.from_clustal(clustal)
+    rows = variant_rows(parsed, seqinfo, info)
+    texts = {ALIGNMENT_FORMATS[fmt][0]: text for fmt, text in formats(parsed, clustal).items() if fmt != "clustal"}
+    texts[EXTRA_RESULTS["identity_matrix"]] = identity_matrix_tsv(parsed)
+    texts[EXTRA_RESULTS["variant_columns"]] = variant_table_tsv(rows)
+    texts[EXTRA_RESULTS["variant_columns_json"]] = variant_table_json(rows)
+    with ThreadPoolExecutor(STORE_WRITERS) as pool:
+        writes = [
+            pool.submit(storage.write_text, paths.result(name), text, MEDIA_TYPES.get(PurePosixPath(name).suffix, TEXT))
+            for name, text in texts.items()
+        ]
+        for write in writes:
+            write.result()
 
 
 def _alignment_lane(state: dict[str, Any]) -> dict[str, str]:

@@ -1,0 +1,125 @@
+"""Issue 21, items 2 and 3: the variant position table, the alignment in other formats, the
+percent-identity matrix, all read off Clustal Omega's own output."""
+
+from __future__ import annotations
+
+import io
+import json
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import pytest
+from Bio import AlignIO
+
+from pavi.domain.alignment import aligned_seq_info, parse_clustal, run_clustalo
+from pavi.domain.alignment_outputs import (
+    FORMATS,
+    ParsedAlignment,
+    formats,
+    identity_matrix_tsv,
+    variant_rows,
+    variant_table_json,
+    variant_table_tsv,
+)
+
+BIOPYTHON_NAME = {"phylip": "phylip-relaxed"}
+
+
+@pytest.fixture(scope="module")
+def clustal(conformance: Path) -> str:
+    """Clustal Omega on the previous PAVI's four proteins (names with '.', '-' and '_')."""
+    fasta = (conformance / "pavi-upstream" / "alignment-input-seqs.fa").read_text().replace("*", "")
+    return run_clustalo(fasta, threads=1)
+
+
+def consensus_lines(text: str) -> str:
+    """The consensus symbols as Clustal Omega wrote them, read independently: each block's last
+    line, from the column where its rows' residues start."""
+    symbols = []
+    for block in text.split("\n\n")[1:]:
+        lines = [line for line in block.splitlines() if line.strip() or line]
+        if not lines:
+            continue
+        first = lines[0]
+        start = len(first) - len(first.split(None, 1)[1])
+        width = len(first.split()[1])
+        symbols.append(lines[-1][start : start + width].ljust(width))
+    return "".join(symbols)
+
+
+def test_rows_and_consensus_are_clustal_omegas(clustal: str) -> None:
+    parsed = ParsedAlignment.from_clustal(clustal)
+    assert dict(zip(parsed.names, parsed.rows, strict=True)) == parse_clustal(clustal)
+    assert parsed.consensus == consensus_lines(clustal)
+    identity = parsed.percent_identity()
+    for column, symbol in enumerate(parsed.consensus):
+        residues = {row[column] for row in parsed.rows}
+        if symbol == "*":
+            assert len(residues) == 1 and identity[column] == 100
+        if "-" not in residues and len(residues) == 4:
+            assert identity[column] == 25
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_each_format_parses_back_to_the_same_names_and_columns(clustal: str, fmt: str) -> None:
+    parsed = ParsedAlignment.from_clustal(clustal)
+    text = formats(parsed, clustal)[fmt]
+    back = AlignIO.read(io.StringIO(text), BIOPYTHON_NAME.get(fmt, fmt))
+    assert [record.id for record in back] == parsed.names
+    assert [str(record.seq).replace(".", "-") for record in back] == parsed.rows
+
+
+def test_the_identity_matrix_is_identical_residues_over_shared_columns(clustal: str) -> None:
+    parsed = ParsedAlignment.from_clustal(clustal)
+    lines = identity_matrix_tsv(parsed).splitlines()
+    assert lines[0].split("\t") == ["", *parsed.names]
+    values = {line.split("\t")[0]: [float(v) for v in line.split("\t")[1:]] for line in lines[1:]}
+    for i, (a, row_a) in enumerate(zip(parsed.names, parsed.rows, strict=True)):
+        assert values[a][i] == 100.0
+        for j, (b, row_b) in enumerate(zip(parsed.names, parsed.rows, strict=True)):
+            both = [(x, y) for x, y in zip(row_a, row_b, strict=True) if x != "-" and y != "-"]
+            expected = 100 * sum(x == y for x, y in both) / len(both)
+            assert values[a][j] == pytest.approx(expected, abs=0.005) and values[a][j] == values[b][i]
+    assert len(list(combinations(parsed.names, 2))) == 6
+
+
+ALIGNMENT = (
+    "CLUSTAL O(1.2.4) multiple sequence alignment\n\n\n"
+    "A_ref      MKTAYIAKQR\t10\n"
+    "A_alt      MKTCYIAKQR\t10\n"
+    "B          MKSAY-AKQR\t9\n"
+    "           **: * ****\n"
+)
+
+
+def test_one_row_per_variant_and_aligned_sequence() -> None:
+    seqinfo: dict[str, dict[str, dict[str, Any]]] = {
+        "a": {
+            "A_ref": {},
+            "A_alt": {"embedded_variants": [{"variant_id": "v1", "seq_start_pos": 4, "seq_end_pos": 5}]},
+        },
+        "b": {"B": {}},
+    }
+    parsed = ParsedAlignment.from_clustal(ALIGNMENT)
+    info = aligned_seq_info(seqinfo, parse_clustal(ALIGNMENT))
+    rows = variant_rows(parsed, seqinfo, info)
+    assert [
+        (r["other_sequence_name"], r["other_residues"], r["other_equals_ref"], r["other_equals_alt"]) for r in rows
+    ] == [
+        ("A_ref", "AY", True, False),
+        ("A_alt", "CY", False, True),
+        ("B", "AY", True, False),
+    ]
+    assert {(r["ref_residues"], r["alt_residues"], r["conservation"]) for r in rows} == {("AY", "CY", " *")}
+    assert rows[0]["percent_identity"] == [66.7, 100.0]
+    tsv = variant_table_tsv(rows).splitlines()
+    assert tsv[0].startswith("variant_id\tsequence_name\talignment_start_pos\talignment_end_pos")
+    assert tsv[3].split("\t") == ["v1", "A_alt", "4", "5", "AY", "CY", "B", "AY", "yes", "no", "_,*", "66.7,100"]
+    assert json.loads(variant_table_json(rows))["rows"] == json.loads(json.dumps(rows))
+
+
+def test_a_job_without_variants_has_the_header_only() -> None:
+    parsed = ParsedAlignment.from_clustal(ALIGNMENT)
+    rows = variant_rows(parsed, {"b": {"B": {}}}, {"B": {}})
+    assert rows == [] and variant_table_tsv(rows).count("\n") == 1
