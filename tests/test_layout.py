@@ -112,3 +112,14 @@ def test_the_batch_host_runs_the_installed_entrypoint_and_never_imports_the_cli(
     assert not any(
         i.startswith("pavi.cli") for name in MODULES if name != "pavi.cli" for i in imports_of(MODULES[name])
     )
+
+
+def test_the_package_version_is_pyprojects() -> None:
+    """The version written into each job's provenance is the package's own (the Lambda layer
+    carries the source without its install metadata, so it is a constant there)."""
+    import tomllib
+
+    import pavi
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert pavi.__version__ == pyproject["project"]["version"]

@@ -8,3 +8,5 @@
   Batch host, the stack on moto, ``pavi run``, ``pavi serve``). Imports both.
 - :mod:`pavi.cli`: the ``pavi`` command, on top.
 """
+
+__version__ = "0.1.0"  # pyproject.toml's (tests/test_layout.py holds them equal); in each job's provenance

@@ -127,7 +127,7 @@ def cmd_retrieve_share(args: argparse.Namespace) -> int:
 
 
 def cmd_align(args: argparse.Namespace) -> int:
-    from pavi.domain.alignment import AlignmentError, aligned_seq_info, parse_clustal, prepare_input, run_clustalo
+    from pavi.domain.alignment import AlignmentError, align_with_tree, aligned_seq_info, parse_clustal, prepare_input
 
     started = time.monotonic()
     try:
@@ -154,10 +154,11 @@ def cmd_align(args: argparse.Namespace) -> int:
             _say(f"  - {failed.entry_id} {failed.sequence_name}: {failed.error}")
         return EXIT_FAILED
     try:
-        clustal = run_clustalo(prepared.fasta, args.threads)
+        clustal, tree = align_with_tree(prepared.fasta, args.threads)
     except AlignmentError as error:
         _say(f"pavi align: {error}")
         return EXIT_FAILED
+    storage.write_text(storage.join(args.out, "guide-tree.dnd"), tree)
     storage.write_text(storage.join(args.out, "alignment-output.aln"), clustal)
     info = aligned_seq_info(prepared.seqinfo, parse_clustal(clustal))
     storage.write_text(
@@ -178,7 +179,7 @@ def cmd_clustalo(args: argparse.Namespace) -> int:
     cancelled job), its reason goes to ``--error-out`` for the job's report; Clustal Omega is
     stopped with it and its scratch folder removed.
     """
-    from pavi.domain.alignment import AlignmentError, run_clustalo
+    from pavi.domain.alignment import AlignmentError, align_with_tree
 
     def tell(message: str) -> None:
         _say(f"pavi clustalo: {message}")
@@ -196,14 +197,19 @@ def cmd_clustalo(args: argparse.Namespace) -> int:
             except FileNotFoundError:
                 tell(f"the alignment input {args.input} does not exist")
                 return EXIT_FAILED
+            run = {"lane": "batch"}
             try:
-                clustal = run_clustalo(fasta, args.threads)
+                clustal, tree = align_with_tree(fasta, args.threads, run=run)
             except AlignmentError as error:
                 tell(str(error))
                 return EXIT_FAILED
     except Stopped as stop:
         tell(f"the alignment attempt was stopped ({stop}) after {time.monotonic() - started:.0f}s")
         return EXIT_STOPPED
+    if args.tree_out:
+        storage.write_text(args.tree_out, tree)
+    if args.run_out:
+        storage.write_text(args.run_out, json.dumps(run, indent=1) + "\n", "application/json")
     storage.write_text(args.out, clustal)
     _say(f"aligned {fasta.count('>')} sequences into {args.out} in {time.monotonic() - started:.1f}s")
     return EXIT_OK
@@ -313,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--error-out", default=None, help="where to write why the alignment failed, if it does (path or s3://)"
     )
     clustalo.add_argument("--threads", type=int, default=None, help="threads (default: PAVI_ALIGN_THREADS, else 1)")
+    clustalo.add_argument(
+        "--tree-out", default=None, help="where to write the guide tree of the same run, Newick (path or s3://)"
+    )
+    clustalo.add_argument(
+        "--run-out", default=None, help="where to write Clustal Omega's version and command line, JSON (path or s3://)"
+    )
     clustalo.set_defaults(handler=cmd_clustalo)
 
     run = commands.add_parser(

@@ -115,6 +115,8 @@ def test_a_job_from_submission_to_results_and_logs(call: Call, stack: EmulatedSt
         unknown["statusCode"] == 400
         and "fasta, stockholm, phylip, msf, nexus" in body(unknown)["problems"][0]["message"]
     )
+    tree = call("GET", f"{results}/guide-tree")
+    assert tree["statusCode"] == 200 and tree["body"].rstrip().endswith(";")
     matrix = call("GET", f"{results}/identity-matrix")
     assert matrix["statusCode"] == 200 and header(matrix, "Content-Type").startswith("text/tab-separated-values")
     table = call("GET", f"{results}/variant-columns")
@@ -254,4 +256,4 @@ def test_the_openapi_document_lists_exactly_the_routes_of_the_app() -> None:
         (method, path.rstrip("/")) for path, operations in OPENAPI["paths"].items() for method in operations
     }
     assert routes == documented_routes
-    assert set(api.RESULTS) == {"alignment", "seq-info", "identity-matrix", "variant-columns"}
+    assert set(api.RESULTS) == {"alignment", "seq-info", "guide-tree", "identity-matrix", "variant-columns"}

@@ -52,7 +52,16 @@ def test_the_happy_path_succeeds_with_the_results_in_s3(stack: EmulatedStack) ->
         "aligned_seq_info.json",
         "alignment-input.fa",
         "alignment-output.aln",
+        "alignment.fasta",
+        "alignment.msf",
+        "alignment.nex",
+        "alignment.phy",
+        "alignment.sto",
+        "guide-tree.dnd",
+        "identity-matrix.tsv",
         "job-report.json",
+        "variant-columns.json",
+        "variant-columns.tsv",
     ]
     aln = stack.read(f"results/{job_id}/alignment-output.aln").decode()
     assert aln.startswith("CLUSTAL O(1.2.4) multiple sequence alignment")
@@ -70,6 +79,17 @@ def test_the_happy_path_succeeds_with_the_results_in_s3(stack: EmulatedStack) ->
     ]
     output = json.loads(description["output"])
     assert output["status"] == "completed" and output["results"] == f"s3://pavi-local/results/{job_id}/"
+    # issue 21, item 4: what produced the results
+    provenance = summary["provenance"]
+    assert provenance["alignment"]["clustal_omega"] == "1.2.4"
+    assert provenance["alignment"]["command"] == (
+        "clustalo -i alignment-input.fa --outfmt=clustal --resno -o alignment-output.aln "
+        "--guidetree-out=guide-tree.dnd --threads=1"
+    )
+    assert provenance["pavi"] == "0.1.0" and provenance["biopython"].startswith("1.")
+    (genome,) = provenance["genomes"].values()
+    assert set(genome) == {"fasta", ".fai", ".gzi"} and all(f["size"] > 0 and f["version"] for f in genome.values())
+    assert set(summary["results"]) >= {"guide_tree", "identity_matrix", "variant_columns", "alignment_fasta"}
 
 
 def test_a_failing_entry_fails_the_job_and_the_report_names_it(stack: EmulatedStack) -> None:

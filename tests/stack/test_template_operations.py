@@ -177,7 +177,9 @@ def test_the_alignment_role_reaches_its_own_files_only_and_logs_hold_no_request(
     assert resources == {
         ("s3:GetObject", "results/*/alignment-input.fa"),
         ("s3:PutObject", "results/*/alignment-output.aln"),
+        ("s3:PutObject", "results/*/guide-tree.dnd"),  # issue 21: the guide tree of the same run
         ("s3:PutObject", "work/*/alignment-error.txt"),
+        ("s3:PutObject", "work/*/alignment-run.json"),  # and its account, for the job's provenance
     }
     machine = r.resolve(translated["Resources"]["PipelineStateMachine"]["Properties"])
     assert machine["LoggingConfiguration"]["IncludeExecutionData"] is False

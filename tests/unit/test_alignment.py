@@ -14,6 +14,7 @@ import pytest
 
 from pavi.domain.alignment import (
     AlignmentError,
+    align_with_tree,
     aligned_seq_info,
     alignment_column,
     format_single_clustal,
@@ -43,6 +44,22 @@ def test_single_sequence_file_has_clustal_omegas_layout(tmp_path: Path, length: 
     expected = "".join(line for line in pair.splitlines(keepends=True) if not line.startswith("seq_2"))
     assert format_single_clustal("seq_1", sequence) == expected
     assert run_clustalo(f">seq_1\n{sequence}\n") == expected
+
+
+def test_the_guide_tree_leaves_the_alignment_byte_identical(genbank_expected: dict[str, str]) -> None:
+    """--guidetree-out in the same run: the Clustal file is the one made without it (20 of the
+    conformance proteins here; all 51 and the previous PAVI's vector in the stack tests)."""
+    fasta = "".join(f">p{i}\n{protein}\n" for i, protein in enumerate(sorted(genbank_expected.values())[:20]))
+    clustal, tree = align_with_tree(fasta, threads=1)
+    alone = subprocess.run(
+        ["clustalo", "-i", "-", "--outfmt=clustal", "--resno", "--threads=1"],
+        input=fasta,
+        capture_output=True,
+        text=True,
+    )
+    assert clustal == alone.stdout
+    assert tree.rstrip().endswith(";") and all(f"p{i}:" in tree for i in range(20))
+    assert align_with_tree(">solo\nMKV\n")[1] == "solo;\n"
 
 
 def test_no_sequence_is_an_error() -> None:

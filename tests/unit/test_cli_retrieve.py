@@ -58,7 +58,9 @@ def test_retrieve_writes_every_entry(local_genbank: Path, tmp_path: Path, genban
         assert proteins == {entry.base_seq_name: genbank_expected[entry.unique_entry_id]}
         info = json.loads((out / f"{entry.unique_entry_id}-seqinfo.json").read_text())
         assert info == {entry.base_seq_name: {}}
-    assert len(list(out.iterdir())) == 2 * 51
+    assert len(list(out.iterdir())) == 2 * 51 + 1  # and the genomes it read (issue 21, provenance)
+    (genomes,) = out.glob("*.genomes.json")
+    assert list(json.loads(genomes.read_text())) == [str(tmp_path / "genome.fa.gz")]
 
 
 def test_an_entry_failure_is_recorded_and_the_others_written(local_genbank: Path, tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ STATUS = {
 RESULTS = {
     "alignment": ("alignment-output.aln", "text/plain; charset=utf-8"),
     "seq-info": ("aligned_seq_info.json", "application/json"),
+    "guide-tree": ("guide-tree.dnd", "text/plain; charset=utf-8"),
     "identity-matrix": ("identity-matrix.tsv", "text/tab-separated-values; charset=utf-8"),
     "variant-columns": ("variant-columns.tsv", "text/tab-separated-values; charset=utf-8"),
 }

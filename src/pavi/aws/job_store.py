@@ -107,6 +107,16 @@ class JobPaths:
         return storage.join(self.results, "aligned_seq_info.json")
 
     @property
+    def alignment_run(self) -> str:
+        """The alignment's own account (Clustal Omega's version and command), for the report."""
+        return storage.join(self.work, "alignment-run.json")
+
+    @property
+    def guide_tree(self) -> str:
+        """Clustal Omega's guide tree (Newick), written by the alignment beside its output."""
+        return storage.join(self.results, "guide-tree.dnd")
+
+    @property
     def report(self) -> str:
         return storage.join(self.results, "job-report.json")
 
@@ -142,12 +152,14 @@ ALIGNMENT_FORMATS = {
 # What the collection writes beside the alignment (issue 21): report key -> file name.
 EXTRA_RESULTS = {
     **{f"alignment_{fmt}": name for fmt, (name, _) in ALIGNMENT_FORMATS.items() if fmt != "clustal"},
+    "guide_tree": "guide-tree.dnd",
     "identity_matrix": "identity-matrix.tsv",
     "variant_columns": "variant-columns.tsv",
     "variant_columns_json": "variant-columns.json",
 }
 MEDIA_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8", ".json": "application/json"}
 TEXT = "text/plain; charset=utf-8"  # any other result
+STORE_WRITERS = 16  # files written to the store at once
 
 STEP_MARKS = (
     ("validation", "started_at", "validated_at"),
@@ -202,6 +214,8 @@ def job_report(
             **({key: paths.result(name) for key, name in EXTRA_RESULTS.items()} if status == "completed" else {}),
         },
     }
+    if prepared.get("provenance"):
+        report["provenance"] = prepared["provenance"]
     if error:
         report["error"] = error
     return report

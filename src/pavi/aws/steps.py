@@ -13,14 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import PurePosixPath
 from typing import Any
 
 from pavi.aws.job_store import (
-    ALIGNMENT_FORMATS,
-    EXTRA_RESULTS,
-    MEDIA_TYPES,
-    TEXT,
+    STORE_WRITERS,
     JobPaths,
     JobStateError,
     job_report,
@@ -29,12 +25,12 @@ from pavi.aws.job_store import (
     write_json,
 )
 from pavi.aws.lanes import DEFAULT_ENTRIES_PER_CHILD, LANES, lane_figures, plan_array, read_manifest
+from pavi.aws.results import provenance, write_views
 from pavi.domain import storage
 from pavi.domain.errors import PaviError, Problem, RequestValidationError
 from pavi.domain.request import Job, parse_job
 from pavi.domain.url_policy import UrlPolicy
 
-STORE_WRITERS = 16
 LAMBDA_WORKERS = 16  # entries retrieved at once in the Lambda lane (I/O: ranged reads and S3 writes)
 MAX_ERROR_CHARS = 2000
 # Entries named in the state on failure; the report in the store names all of them.
@@ -133,6 +129,8 @@ def validate_job(
         "alignment_input": paths.alignment_input,
         "alignment_output": paths.alignment_output,
         "alignment_error": paths.alignment_error,
+        "guide_tree": paths.guide_tree,
+        "alignment_run": paths.alignment_run,
         "timings": {"started_at": started_at or now_iso(), "validated_at": now_iso()},
     }
 
@@ -161,15 +159,18 @@ def align_in_lambda(state: dict[str, Any]) -> dict[str, str]:
     failure is written where the Batch job writes it and raised as :class:`ClustalOmegaFailed`
     (the state machine records it); anything else raises as it is, and the job falls back to
     the Batch lane."""
-    from pavi.domain.alignment import AlignmentError, run_clustalo
+    from pavi.domain.alignment import AlignmentError, align_with_tree
 
     paths = JobPaths.of(state)
     fasta = storage.read_text(paths.alignment_input)
+    run: dict[str, str] = {"lane": "lambda"}
     try:
-        clustal = run_clustalo(fasta, threads=1)
+        clustal, tree = align_with_tree(fasta, threads=1, run=run)
     except AlignmentError as error:
         storage.write_text(paths.alignment_error, f"{error}\n")
         raise ClustalOmegaFailed(str(error)) from error
+    storage.write_text(paths.guide_tree, tree)
+    write_json(paths.alignment_run, run)
     storage.write_text(paths.alignment_output, clustal)
     return {"lane": "lambda"}
 
@@ -242,6 +243,7 @@ def prepare_alignment(state: dict[str, Any], entered_at: str | None = None) -> d
             "alternative_errors": alternative_errors,
             "excluded_entries": excluded,
             "lanes": lanes,
+            "genomes": prepared.genomes,
         },
     )
     dropped = {"array", "retrieval_error", "lambda_lane_error", "retrieved_by"}
@@ -272,9 +274,10 @@ def collect_results(state: dict[str, Any], entered_at: str | None = None) -> dic
     seqinfo = read_json(paths.merged_seqinfo)
     info = aligned_seq_info(seqinfo, parse_clustal(clustal))
     write_json(paths.aligned_seq_info, info)
-    write_views(paths, clustal, seqinfo, info)
+    write_views(paths, clustal, seqinfo, info)  # issue 21's results: pavi.aws.results
     prepared = _read_prepared(paths)
     prepared["lanes"] = {**(prepared.get("lanes") or {}), **_alignment_lane(state)}
+    prepared["provenance"] = provenance(paths, prepared)
     timings = {**state.get("timings", {}), "collect_entered_at": entered_at, "collected_at": now_iso()}
     report = job_report(paths, "completed", state.get("counts", {}), prepared, timings)
     write_json(paths.report, report)
@@ -285,33 +288,6 @@ def collect_results(state: dict[str, Any], entered_at: str | None = None) -> dic
         "results": paths.results,
         "timings": timings,
     }
-
-
-def write_views(paths: JobPaths, clustal: str, seqinfo: dict[str, Any], info: dict[str, Any]) -> None:
-    """The alignment's other forms and the tables a researcher reads (issue 21), from one parse
-    of the Clustal file, written concurrently beside it."""
-    from pavi.domain.alignment_outputs import (
-        ParsedAlignment,
-        formats,
-        identity_matrix_tsv,
-        variant_rows,
-        variant_table_json,
-        variant_table_tsv,
-    )
-
-    parsed = ParsedAlignment.from_clustal(clustal)
-    rows = variant_rows(parsed, seqinfo, info)
-    texts = {ALIGNMENT_FORMATS[fmt][0]: text for fmt, text in formats(parsed, clustal).items() if fmt != "clustal"}
-    texts[EXTRA_RESULTS["identity_matrix"]] = identity_matrix_tsv(parsed)
-    texts[EXTRA_RESULTS["variant_columns"]] = variant_table_tsv(rows)
-    texts[EXTRA_RESULTS["variant_columns_json"]] = variant_table_json(rows)
-    with ThreadPoolExecutor(STORE_WRITERS) as pool:
-        writes = [
-            pool.submit(storage.write_text, paths.result(name), text, MEDIA_TYPES.get(PurePosixPath(name).suffix, TEXT))
-            for name, text in texts.items()
-        ]
-        for write in writes:
-            write.result()
 
 
 def _alignment_lane(state: dict[str, Any]) -> dict[str, str]:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -26,7 +27,7 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from pavi.domain import storage
 from pavi.domain.errors import PaviError
-from pavi.domain.retrieval import EXCLUDED, protein_file_name, seqinfo_file_name
+from pavi.domain.retrieval import EXCLUDED, GENOMES_SUFFIX, protein_file_name, seqinfo_file_name
 
 PROTEIN_SUFFIX = "-protein.fa"
 SEQINFO_SUFFIX = "-seqinfo.json"
@@ -60,6 +61,7 @@ class PreparedInput:
     failed: list[FailedEntry] = field(default_factory=list)
     alternative_errors: list[FailedEntry] = field(default_factory=list)
     excluded: list[FailedEntry] = field(default_factory=list)  # made, but cannot be aligned: left out
+    genomes: dict[str, Any] = field(default_factory=dict)  # URL -> the identity of each file read
 
     @property
     def sequence_count(self) -> int:
@@ -113,7 +115,10 @@ def prepare_input(seq_dir: str, expected_entries: list[str] | None = None) -> Pr
     missing = [e for e in seqinfo if protein_file_name(e) not in protein_files]
     failed += [FailedEntry(e, "", "its protein file is missing") for e in missing]
     fasta = "".join(_read_all([storage.join(seq_dir, name) for name in protein_files]))
-    return PreparedInput(fasta, entry_ids, seqinfo, failed, alternative_errors, excluded)
+    genomes: dict[str, Any] = {}
+    for text in _read_all([storage.join(seq_dir, n) for n in sorted(names) if n.endswith(GENOMES_SUFFIX)]):
+        genomes.update(json.loads(text))
+    return PreparedInput(fasta, entry_ids, seqinfo, failed, alternative_errors, excluded, genomes)
 
 
 def _read_all(locations: list[str]) -> list[str]:
@@ -150,21 +155,45 @@ def clustalo_threads() -> int:
     return max(1, int(configured)) if configured else 1
 
 
+@functools.cache
+def clustalo_version(binary: str) -> str:
+    """What ``clustalo --version`` says (1.2.4 in both lanes' image and on this machine)."""
+    done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    return done.stdout.strip() or "unknown"
+
+
 def run_clustalo(fasta: str, threads: int | None = None, executable: str = "clustalo") -> str:
     """Align the proteins of ``fasta``; returns the Clustal text (``--outfmt=clustal --resno``)."""
+    return align_with_tree(fasta, threads, executable)[0]
+
+
+def align_with_tree(
+    fasta: str, threads: int | None = None, executable: str = "clustalo", run: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """The Clustal text and, from the same run (``--guidetree-out``, which leaves the alignment
+    byte-identical: ``tests/unit/test_alignment.py``), the guide tree in Newick. ``run``, when
+    given, gets the run's account for the job's provenance: Clustal Omega's version and its
+    exact command line (the scratch folder's paths written as the job's file names)."""
     records = parse_fasta(fasta)
     if not records:
         raise AlignmentError("no sequence to align: every entry failed")
     if len(records) == 1:
-        return format_single_clustal(*records[0])
+        if run is not None:
+            run.update(clustal_omega="not run (one sequence)", command="written by pavi as Clustal Omega lays it out")
+        return format_single_clustal(*records[0]), f"{records[0][0]};\n"
     binary = shutil.which(executable)
     if binary is None:
         raise AlignmentError(f"Clustal Omega ({executable}) is not installed (Debian/Ubuntu package 'clustalo')")
     with tempfile.TemporaryDirectory(prefix="pavi-align-") as scratch:
         source, target = Path(scratch, "alignment-input.fa"), Path(scratch, "alignment-output.aln")
+        tree = Path(scratch, "guide-tree.dnd")
         source.write_text(fasta)
         command = [binary, "-i", str(source), "--outfmt=clustal", "--resno", "-o", str(target)]
+        command.append(f"--guidetree-out={tree}")
         command.append(f"--threads={threads or clustalo_threads()}")
+        if run is not None:
+            said = " ".join(command[1:]).replace(f"{scratch}/", "")
+            run.update(clustal_omega=clustalo_version(binary), command=f"clustalo {said}")
         # its own process group: whatever ends this one early (an exception, SIGTERM turned into
         # one by the CLI) stops Clustal Omega and its threads before the scratch folder goes
         process = subprocess.Popen(
@@ -180,8 +209,9 @@ def run_clustalo(fasta: str, threads: int | None = None, executable: str = "clus
             message = (stderr or stdout).strip() or _exit_said(process.returncode)
             raise AlignmentError(f"Clustal Omega failed: {message}")
         clustal = target.read_text()
+        newick = tree.read_text() if tree.exists() else ""
     check_alignment(records, parse_clustal(clustal))
-    return clustal
+    return clustal, newick
 
 
 def _exit_said(code: int) -> str:

@@ -335,6 +335,19 @@ def new_job() -> None:
         _job += 1
 
 
+def opened_identities(url: str, policy: UrlPolicy | None = None) -> dict[str, dict[str, object]] | None:
+    """The identity of each file of the genome this process opened for ``url`` (the FASTA, its
+    ``.fai`` and ``.gzi``: size and ETag or modification time), or None when it was not opened."""
+    with _open_lock:
+        fasta = _opened.get((url, policy))
+    if fasta is None:
+        return None
+    return {
+        suffix or "fasta": {"size": identity.size, "version": identity.version}
+        for suffix, identity in fasta.identities.items()
+    }
+
+
 def open_fasta(url: str, policy: UrlPolicy | None = None) -> IndexedFasta:
     """The opened genome for ``url``; its index files are fetched once per process, and again
     when a job finds the files changed."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-import unicodedata
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -26,6 +25,7 @@ from pavi.domain.limits import (
     MAX_VARIANT_IDS_PER_ENTRY,
     MAX_VARIANT_LOOKUPS_PER_JOB,
 )
+from pavi.domain.regions import CdsRegion, InlineVariant, Region, visible
 
 UNIQUE_ENTRY_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")  # whole value: fullmatch
 _STRING_REGION = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
@@ -37,113 +37,7 @@ MAX_DEPTH = 32  # JSON nesting a request may have: entries are 4 levels deep
 _HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # control, format (bidi, zero-width), unassigned
 
 
-def _visible(value: str) -> str:
-    """``value`` unless it holds a control, format (bidirectional, zero-width) or unassigned character."""
-    for char in value:
-        if unicodedata.category(char) in _HIDDEN:
-            name = unicodedata.name(char, "a control character")
-            raise ValueError(f"{value!r} holds U+{ord(char):04X} ({name}), which is not allowed")
-    return value
-
-
 Strand = Literal["+", "-"]
-
-
-class Region(BaseModel):
-    """A 1-based, inclusive genomic region on the plus strand, normalised to start <= end."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    start: int = Field(ge=1)
-    end: int = Field(ge=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            match = _STRING_REGION.match(value)
-            if not match:
-                raise ValueError(f"region {value!r} is not of the form 'start..end' (1-based, inclusive)")
-            value = {"start": int(match[1]), "end": int(match[2])}
-        if isinstance(value, dict) and all(type(value.get(k)) is int for k in ("start", "end")):
-            low, high = sorted((value["start"], value["end"]))
-            value = {**value, "start": low, "end": high}
-        return value
-
-    @property
-    def length(self) -> int:
-        return self.end - self.start + 1
-
-    def __str__(self) -> str:
-        return f"{self.start}..{self.end}"
-
-
-class CdsRegion(Region):
-    """A CDS region; ``frame`` is the GFF phase (bases to skip to the first whole codon)."""
-
-    frame: Literal[0, 1, 2]
-
-    @field_validator("frame", mode="before")
-    @classmethod
-    def _integer_frame(cls, value: Any) -> Any:
-        if type(value) is not int:
-            raise ValueError(f"frame must be the integer 0, 1 or 2, not {value!r}")
-        return value
-
-    @model_validator(mode="before")
-    @classmethod
-    def _needs_frame(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            raise ValueError(
-                f"CDS region {value!r} is a string and cannot carry a frame; "
-                'write it as {"start": int, "end": int, "frame": 0|1|2}'
-            )
-        if isinstance(value, dict) and "frame" not in value:
-            raise ValueError("every CDS region needs a 'frame' (0, 1 or 2)")
-        return value
-
-
-class InlineVariant(BaseModel):
-    """A variant defined in the request: genomic, plus strand, 1-based inclusive.
-
-    An insertion gives its two flanking bases as start/end (end = start + 1) and ref "".
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    variant_id: str = Field(min_length=1, max_length=500)
-    seq_id: str = Field(min_length=1)
-    start: int = Field(ge=1)
-    end: int = Field(ge=1)
-    ref: str = ""
-    alt: str = ""
-
-    @field_validator("variant_id", "seq_id")
-    @classmethod
-    def _names(cls, value: str) -> str:
-        return _visible(value)
-
-    @field_validator("ref", "alt")
-    @classmethod
-    def _bases(cls, value: str) -> str:
-        if not _BASES.match(value):
-            raise ValueError(f"{value!r} holds characters other than A, C, G, T, N")
-        return value.upper()
-
-    @model_validator(mode="after")
-    def _consistent(self) -> InlineVariant:
-        if self.start > self.end:
-            raise ValueError(f"start {self.start} is greater than end {self.end}")
-        if not self.ref and not self.alt:
-            raise ValueError("a variant needs at least one of ref and alt")
-        if not self.ref and self.end != self.start + 1:
-            raise ValueError("an insertion (empty ref) gives its two flanking bases: end must be start + 1")
-        if self.ref and len(self.ref) != self.end - self.start + 1:
-            raise ValueError(
-                f"ref {self.ref!r} has {len(self.ref)} bases but {self.start}..{self.end} "
-                f"spans {self.end - self.start + 1}"
-            )
-        return self
 
 
 class Entry(BaseModel):
@@ -236,7 +130,7 @@ class Entry(BaseModel):
     @field_validator("seq_id", "fasta_file_url")
     @classmethod
     def _visible_text(cls, value: str) -> str:
-        return _visible(value)
+        return visible(value)
 
     @field_validator("variant_ids")
     @classmethod
@@ -244,7 +138,7 @@ class Entry(BaseModel):
         if any(not v.strip() for v in value):
             raise ValueError("variant IDs must not be empty")
         for v in value:
-            _visible(v)
+            visible(v)
         return value
 
     @model_validator(mode="after")

@@ -17,7 +17,7 @@ from typing import Any
 
 from pavi.domain import storage
 from pavi.domain.errors import PaviError, UnalignableSequence
-from pavi.domain.genome import IndexedFasta, new_job, open_fasta
+from pavi.domain.genome import IndexedFasta, new_job, open_fasta, opened_identities
 from pavi.domain.request import Entry
 from pavi.domain.transcripts import Transcript, check_protein, coding_frame, reference_protein
 from pavi.domain.url_policy import UrlPolicy
@@ -27,6 +27,7 @@ from pavi.domain.variants import alternative_protein
 logger = logging.getLogger(__name__)
 
 FASTA_LINE_WIDTH = 60
+GENOMES_SUFFIX = ".genomes.json"  # beside the entries' files: the genome files a share read, by URL
 EXCLUDED = "excluded_from_alignment"  # seqinfo key: made, but cannot be aligned (all X); the job goes on
 
 
@@ -164,4 +165,10 @@ def retrieve_all(
                 if alt_errors and not result.reference_failed:
                     status += f" (alternative: {alt_errors[0].info['error']})"
                 say(f"[{done}/{len(entries)}] {result.entry_id}: {status}")
+    if entries:  # what was read, for the job's provenance: one file per share of entries
+        genomes = {url: opened_identities(url, policy) for url in sorted({e.fasta_file_url for e in entries})}
+        read = {url: files for url, files in genomes.items() if files is not None}
+        storage.write_text(
+            storage.join(out, entries[0].unique_entry_id + GENOMES_SUFFIX), json.dumps(read, indent=1) + "\n"
+        )
     return [results[e.unique_entry_id] for e in entries]

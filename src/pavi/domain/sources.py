@@ -17,23 +17,17 @@ import re
 import stat
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pavi.domain.errors import GenomeAccessError, UrlNotAllowedError
-from pavi.domain.url_policy import Resolved, UrlPolicy
+from pavi.domain.http import HttpAnswer, http_get, reset_http, too_large, transfer_counters
+from pavi.domain.url_policy import UrlPolicy
 
 if TYPE_CHECKING:
-    import urllib3
     from mypy_boto3_s3 import S3Client
-
-HTTP_CONNECT_TIMEOUT_ENV = "PAVI_HTTP_CONNECT_TIMEOUT"
-HTTP_READ_TIMEOUT_ENV = "PAVI_HTTP_READ_TIMEOUT"
-HTTP_BACKOFF_ENV = "PAVI_HTTP_BACKOFF"
-MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -79,11 +73,6 @@ class ByteSource(Protocol):
         ...
 
 
-def _too_large(url: str, size: int | None, limit: int) -> GenomeAccessError:
-    said = f"{size:,} bytes" if size is not None else "more"
-    return GenomeAccessError(f"{url}: {said}, more than the {limit:,} bytes an index file may have")
-
-
 class LocalSource:
     """A regular file on this machine (``file://`` URL or plain path; never a device or pipe)."""
 
@@ -121,152 +110,8 @@ class LocalSource:
         with self.path.open("rb") as handle:
             found = self._identity_of(handle)
             if found.size > limit:
-                raise _too_large(self.url, found.size, limit)
+                raise too_large(self.url, found.size, limit)
             return handle.read(limit + 1), found
-
-
-class _Counters:
-    """Bytes and requests made by remote sources in this process (benchmarks, logs)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.bytes = 0
-        self.requests = 0
-
-    def add(self, size: int) -> None:
-        with self.lock:
-            self.bytes += size
-            self.requests += 1
-
-
-transfer_counters = _Counters()
-
-_pool_lock = threading.Lock()
-_pool: urllib3.PoolManager | None = None
-
-
-def http_pool() -> urllib3.PoolManager:
-    """The process's HTTP connection pool (keep-alive across entries and index files)."""
-    import urllib3
-
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = urllib3.PoolManager(num_pools=16, maxsize=16)
-        return _pool
-
-
-def http_timeout() -> urllib3.Timeout:
-    import urllib3
-
-    return urllib3.Timeout(
-        connect=float(os.environ.get(HTTP_CONNECT_TIMEOUT_ENV, "5")),
-        read=float(os.environ.get(HTTP_READ_TIMEOUT_ENV, "30")),
-    )
-
-
-def http_retry(total: int = 4) -> urllib3.Retry:
-    """Retry connection errors, 429 and 5xx with exponential backoff; never follow redirects here.
-
-    The backoff factor (seconds; ``PAVI_HTTP_BACKOFF``, default 0.25) doubles each retry, capped at 8 s.
-    """
-    import urllib3
-
-    return urllib3.Retry(
-        total=total,
-        connect=total,
-        read=total,
-        status=total,
-        redirect=False,
-        backoff_factor=float(os.environ.get(HTTP_BACKOFF_ENV, "0.25")),
-        backoff_max=8,
-        status_forcelist=(429, 500, 502, 503, 504),
-        allowed_methods=frozenset({"GET", "HEAD"}),
-        respect_retry_after_header=True,
-        raise_on_status=False,
-    )
-
-
-_pinned_lock = threading.Lock()
-_pinned: dict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = {}
-MAX_PINNED_POOLS = 16
-
-
-def _pinned_pool(resolved: Resolved) -> urllib3.HTTPConnectionPool:
-    """A keep-alive pool that connects to the checked address (never a second DNS lookup), while
-    the request names the host (``Host``, TLS SNI and certificate check)."""
-    import urllib3
-
-    parsed = resolved.parsed
-    key = (parsed.scheme, parsed.host, parsed.port, resolved.address)
-    with _pinned_lock:
-        pool = _pinned.get(key)
-        if pool is None:
-            if len(_pinned) >= MAX_PINNED_POOLS:
-                _pinned.pop(next(iter(_pinned))).close()
-            common: dict[str, Any] = {"maxsize": 16, "block": False, "timeout": http_timeout()}
-            if parsed.scheme == "https":
-                pool = urllib3.HTTPSConnectionPool(
-                    resolved.address, parsed.port, server_hostname=parsed.host, assert_hostname=parsed.host, **common
-                )
-            else:
-                pool = urllib3.HTTPConnectionPool(resolved.address, parsed.port, **common)
-            _pinned[key] = pool
-        return pool
-
-
-@dataclass(frozen=True)
-class HttpAnswer:
-    status: int
-    headers: Mapping[str, str]
-    data: bytes
-
-
-def http_get(
-    url: str,
-    policy: UrlPolicy,
-    headers: dict[str, str] | None = None,
-    retries: int = 4,
-    max_bytes: int | None = None,
-) -> HttpAnswer:
-    """GET with retries, following at most :data:`MAX_REDIRECTS` redirects; with ``max_bytes``,
-    a larger body is refused (by its Content-Length before it is read, else as it is read).
-
-    Every hop is parsed once, checked by ``policy`` and connected to the address that was
-    checked (:meth:`UrlPolicy.resolve`): what is checked is what is read.
-    """
-    import urllib3
-
-    for _ in range(MAX_REDIRECTS + 1):
-        resolved = policy.resolve(url)
-        try:
-            response = _pinned_pool(resolved).urlopen(
-                "GET",
-                resolved.parsed.target,
-                headers={**(headers or {}), "Host": resolved.parsed.host_header},
-                retries=http_retry(retries),
-                redirect=False,
-                timeout=http_timeout(),
-                preload_content=False,
-                assert_same_host=False,
-            )
-            try:
-                if response.status in (301, 302, 303, 307, 308) and response.headers.get("Location"):
-                    url = urljoin(url, response.headers["Location"])
-                    continue
-                if max_bytes is not None and response.status == 200:
-                    declared = response.headers.get("Content-Length", "")
-                    if declared.isdigit() and int(declared) > max_bytes:
-                        raise _too_large(url, int(declared), max_bytes)
-                data = response.read(None if max_bytes is None else max_bytes + 1)
-                if max_bytes is not None and len(data) > max_bytes:
-                    raise _too_large(url, None, max_bytes)
-                return HttpAnswer(response.status, response.headers, data)
-            finally:
-                response.release_conn()
-        except urllib3.exceptions.HTTPError as error:
-            raise GenomeAccessError(f"{url}: unreachable after {retries + 1} attempts ({error})") from error
-    raise GenomeAccessError(f"{url}: more than {MAX_REDIRECTS} redirects")
 
 
 _CONTENT_RANGE = re.compile(r"^bytes (?:\d+-\d+|\*)/(\d+)$")
@@ -291,6 +136,7 @@ class HttpSource:
 
     def identity(self) -> Identity:
         answer = http_get(self.url, self.policy, headers={"Range": "bytes=0-0"})
+        transfer_counters.add(len(answer.data))
         if answer.status == 404:
             raise FileNotFoundError("HTTP 404")
         if answer.status not in (200, 206, 416):
@@ -351,15 +197,10 @@ def s3_client() -> S3Client:
 
 def reset_clients() -> None:
     """Forget cached clients (tests switch endpoints and credentials)."""
-    global _s3_client, _pool
+    global _s3_client
     with _s3_lock:
         _s3_client = None
-    with _pool_lock:
-        _pool = None
-    with _pinned_lock:
-        for pool in _pinned.values():
-            pool.close()
-        _pinned.clear()
+    reset_http()
 
 
 def split_s3(url: str) -> tuple[str, str]:
@@ -420,7 +261,7 @@ class S3Source:
         size = int(answer.get("ContentLength") or 0)
         if size > limit:
             answer["Body"].close()
-            raise _too_large(self.url, size, limit)
+            raise too_large(self.url, size, limit)
         body: bytes = answer["Body"].read(limit + 1)
         transfer_counters.add(len(body))
         return body, Identity(size, str(answer.get("ETag") or ""))

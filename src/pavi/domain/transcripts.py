@@ -19,7 +19,8 @@ from Bio.Seq import translate as bio_translate
 
 from pavi.domain.errors import SequenceError, UnalignableSequence
 from pavi.domain.limits import MAX_PROTEIN_RESIDUES
-from pavi.domain.request import CdsRegion, Entry, Region, Strand
+from pavi.domain.regions import CdsRegion, Region
+from pavi.domain.request import Entry, Strand
 from pavi.domain.splicing import SpliceSites
 
 STOP_CODONS = frozenset({"TAA", "TAG", "TGA"})  # the standard genetic code

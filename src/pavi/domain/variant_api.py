@@ -11,9 +11,9 @@ from urllib.parse import quote
 import urllib3
 
 from pavi.domain.errors import VariantError
+from pavi.domain.http import http_pool, http_retry, http_timeout
 from pavi.domain.limits import VARIANT_LOOKUPS_AT_ONCE
 from pavi.domain.request import Entry
-from pavi.domain.sources import http_pool, http_retry, http_timeout
 from pavi.domain.variants import Variant, check_variant
 
 VARIANT_API_ENV = "PAVI_VARIANT_API_URL"

@@ -13,7 +13,7 @@ from typing import Any
 
 from pavi.domain.consequence import ProteinChange, allele_change, edit_change, reference_with_stop
 from pavi.domain.errors import SequenceError, VariantError
-from pavi.domain.request import InlineVariant
+from pavi.domain.regions import InlineVariant
 from pavi.domain.splicing import changed_splice_site
 from pavi.domain.transcripts import (
     STOP_CODONS,

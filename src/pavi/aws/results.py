@@ -1,0 +1,60 @@
+"""What the collection writes beside the alignment and its seq-info (issue 21): the
+alignment's other forms and the tables a researcher reads (``pavi.domain.alignment_outputs``),
+and the provenance of the job's results."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import PurePosixPath
+from typing import Any
+
+from pavi.aws.job_store import ALIGNMENT_FORMATS, EXTRA_RESULTS, MEDIA_TYPES, STORE_WRITERS, TEXT, JobPaths, read_json
+from pavi.domain import storage
+
+
+def provenance(paths: JobPaths, prepared: dict[str, Any]) -> dict[str, Any]:
+    """What produced a job's results, so that they can be traced and reproduced: this package's
+    version, Biopython's, Clustal Omega's version and exact command line (the alignment's own
+    account), the lane of each step, and each genome's URL with the identity of every file read."""
+    import Bio
+
+    import pavi
+
+    try:
+        alignment = read_json(paths.alignment_run)
+    except FileNotFoundError:
+        alignment = {"clustal_omega": "unknown (the alignment wrote no account)"}
+    return {
+        "pavi": pavi.__version__,
+        "biopython": Bio.__version__,
+        "alignment": alignment,
+        "lanes": prepared.get("lanes"),
+        "genomes": prepared.get("genomes", {}),
+    }
+
+
+def write_views(paths: JobPaths, clustal: str, seqinfo: dict[str, Any], info: dict[str, Any]) -> None:
+    """The alignment's other forms and the tables a researcher reads (issue 21), from one parse
+    of the Clustal file, written concurrently beside it."""
+    from pavi.domain.alignment_outputs import (
+        ParsedAlignment,
+        formats,
+        identity_matrix_tsv,
+        variant_rows,
+        variant_table_json,
+        variant_table_tsv,
+    )
+
+    parsed = ParsedAlignment.from_clustal(clustal)
+    rows = variant_rows(parsed, seqinfo, info)
+    texts = {ALIGNMENT_FORMATS[fmt][0]: text for fmt, text in formats(parsed, clustal).items() if fmt != "clustal"}
+    texts[EXTRA_RESULTS["identity_matrix"]] = identity_matrix_tsv(parsed)
+    texts[EXTRA_RESULTS["variant_columns"]] = variant_table_tsv(rows)
+    texts[EXTRA_RESULTS["variant_columns_json"]] = variant_table_json(rows)
+    with ThreadPoolExecutor(STORE_WRITERS) as pool:
+        writes = [
+            pool.submit(storage.write_text, paths.result(name), text, MEDIA_TYPES.get(PurePosixPath(name).suffix, TEXT))
+            for name, text in texts.items()
+        ]
+        for write in writes:
+            write.result()
