@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from pavi.domain.alignment import parse_clustal
 from pavi.domain.request import parse_job
 
 PAVI = str(Path(sys.executable).with_name("pavi"))
+DEMO = Path(__file__).resolve().parents[2] / "demo"
 
 
 def pavi_run(payload: Path, out: Path) -> subprocess.CompletedProcess[str]:
@@ -88,3 +90,21 @@ def test_an_unreadable_payload_exits_1(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text("[{")
     done = pavi_run(tmp_path / "broken.json", tmp_path / "out")
     assert done.returncode == 1 and "cannot read the payload" in done.stderr
+
+
+def test_pavi_run_and_pavi_serve_work_from_another_folder(tmp_path: Path) -> None:
+    """Issue 23, item 6: the checkout was looked up one level too shallow (src/, not the
+    checkout), so both stopped with 'template.yaml not found' outside the checkout."""
+    from support.serve import pavi_serve
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PAVI_PROJECT_ROOT"}
+    done = subprocess.run(
+        [PAVI, "run", str(DEMO / "payload.json"), "--out", str(tmp_path / "out")],
+        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "out" / "alignment-output.aln").read_text().startswith("CLUSTAL O(1.2.4)")
+    with pavi_serve(cwd=elsewhere) as served:
+        assert served.request("/api/health")[0] == 200

@@ -43,9 +43,11 @@ class Served:
 
 
 @contextmanager
-def pavi_serve(env: dict[str, str] | None = None) -> Iterator[Served]:
+def pavi_serve(env: dict[str, str] | None = None, cwd: Path | None = None) -> Iterator[Served]:
     log = tempfile.NamedTemporaryFile("w+", prefix="pavi-serve-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen([PAVI, "serve", "--port", "0"], stderr=log, text=True, env={**os.environ, **(env or {})})
+    process = subprocess.Popen(
+        [PAVI, "serve", "--port", "0"], stderr=log, text=True, env={**os.environ, **(env or {})}, cwd=cwd
+    )
     try:
         deadline = time.monotonic() + 60
         match = None

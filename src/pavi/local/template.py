@@ -24,7 +24,7 @@ def project_root() -> Path:
     """The checkout holding ``template.yaml`` (``PAVI_PROJECT_ROOT``, else the source tree's)."""
     configured = os.environ.get("PAVI_PROJECT_ROOT")
     candidates = [Path(configured)] if configured else []
-    candidates += [Path(__file__).resolve().parents[2], Path.cwd()]
+    candidates += [Path(__file__).resolve().parents[3], Path.cwd()]  # src/pavi/local/template.py: the checkout
     for candidate in candidates:
         if (candidate / "template.yaml").is_file() and (candidate / "statemachine").is_dir():
             return candidate
