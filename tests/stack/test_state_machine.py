@@ -4,6 +4,7 @@ handlers and the real entrypoint as local processes (pavi.local.stack.EmulatedSt
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -79,6 +80,10 @@ def test_the_happy_path_succeeds_with_the_results_in_s3(stack: EmulatedStack) ->
     ]
     output = json.loads(description["output"])
     assert output["status"] == "completed" and output["results"] == f"s3://pavi-local/results/{job_id}/"
+    # issue 23, item 9: one time format in the report (ISO 8601, UTC, Z, milliseconds)
+    times = [summary["started_at"], summary["ended_at"]]
+    times += [step[key] for step in summary["steps"] for key in ("started_at", "ended_at")]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", t) for t in times), times
     # issue 21, item 4: what produced the results
     provenance = summary["provenance"]
     assert provenance["alignment"]["clustal_omega"] == "1.2.4"

@@ -43,6 +43,13 @@ def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def iso_utc(value: str) -> str:
+    """One time format in reports: ISO 8601, UTC, ``Z``, milliseconds (Step Functions' own
+    ``EnteredTime`` form). Marks come from the steps (``now_iso``) and from the state machine's
+    context object, which the local interpreter writes with ``+00:00`` and microseconds."""
+    return _parse_time(value).astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 @dataclass(frozen=True)
 class JobPaths:
     """Where a job's files are, in its store (``s3://bucket`` or a local folder)."""
@@ -192,7 +199,8 @@ def job_report(
     timings: dict[str, str],
     error: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The machine-readable account of a job (``job-report.json``)."""
+    """The machine-readable account of a job (``job-report.json``); every time in one format (:func:`iso_utc`)."""
+    timings = {mark: iso_utc(value) for mark, value in timings.items() if isinstance(value, str) and value}
     ended = timings.get("collected_at") or timings.get("failed_at") or now_iso()
     started = timings.get("started_at")
     report: dict[str, Any] = {
