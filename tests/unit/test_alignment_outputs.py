@@ -123,3 +123,32 @@ def test_a_job_without_variants_has_the_header_only() -> None:
     parsed = ParsedAlignment.from_clustal(ALIGNMENT)
     rows = variant_rows(parsed, {"b": {"B": {}}}, {"B": {}})
     assert rows == [] and variant_table_tsv(rows).count("\n") == 1
+
+
+def test_a_matrix_or_table_too_large_is_not_written_and_the_report_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 10,000-entry job's matrix would be 400 million values: past the bounds, the report says
+    why instead of the collection running out of memory."""
+    from pavi.aws import results
+    from pavi.aws.job_store import JobPaths
+
+    monkeypatch.setattr(results, "MAX_MATRIX_SEQUENCES", 2)
+    monkeypatch.setattr(results, "MAX_VARIANT_TABLE_ROWS", 2)
+    seqinfo = {
+        "a": {
+            "A_ref": {},
+            "A_alt": {"embedded_variants": [{"variant_id": "v1", "seq_start_pos": 4, "seq_end_pos": 4}]},
+        },
+        "b": {"B": {}},
+    }
+    info = aligned_seq_info(seqinfo, parse_clustal(ALIGNMENT))
+    paths = JobPaths(str(tmp_path), "job")
+    skipped = results.write_views(paths, ALIGNMENT, seqinfo, info)
+    assert skipped == {
+        "identity_matrix": "3 sequences: at most 2",
+        "variant_columns": "1 variants x 3 sequences: at most 2 rows",
+        "variant_columns_json": "1 variants x 3 sequences: at most 2 rows",
+    }
+    written = sorted(p.name for p in (tmp_path / "results" / "job").iterdir())
+    assert written == ["alignment.fasta", "alignment.msf", "alignment.nex", "alignment.phy", "alignment.sto"]

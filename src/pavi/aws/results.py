@@ -10,6 +10,7 @@ from typing import Any
 
 from pavi.aws.job_store import ALIGNMENT_FORMATS, EXTRA_RESULTS, MEDIA_TYPES, STORE_WRITERS, TEXT, JobPaths, read_json
 from pavi.domain import storage
+from pavi.domain.limits import MAX_MATRIX_SEQUENCES, MAX_VARIANT_TABLE_ROWS
 
 
 def provenance(paths: JobPaths, prepared: dict[str, Any]) -> dict[str, Any]:
@@ -33,9 +34,11 @@ def provenance(paths: JobPaths, prepared: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write_views(paths: JobPaths, clustal: str, seqinfo: dict[str, Any], info: dict[str, Any]) -> None:
+def write_views(paths: JobPaths, clustal: str, seqinfo: dict[str, Any], info: dict[str, Any]) -> dict[str, str]:
     """The alignment's other forms and the tables a researcher reads (issue 21), from one parse
-    of the Clustal file, written concurrently beside it."""
+    of the Clustal file, written concurrently beside it. Returns the results not written, with
+    why: a matrix or a table too large for the collection's memory (a 10,000-entry job's matrix
+    would be 400 million values), bounded by :mod:`pavi.domain.limits`."""
     from pavi.domain.alignment_outputs import (
         ParsedAlignment,
         formats,
@@ -46,11 +49,20 @@ def write_views(paths: JobPaths, clustal: str, seqinfo: dict[str, Any], info: di
     )
 
     parsed = ParsedAlignment.from_clustal(clustal)
-    rows = variant_rows(parsed, seqinfo, info)
     texts = {ALIGNMENT_FORMATS[fmt][0]: text for fmt, text in formats(parsed, clustal).items() if fmt != "clustal"}
-    texts[EXTRA_RESULTS["identity_matrix"]] = identity_matrix_tsv(parsed)
-    texts[EXTRA_RESULTS["variant_columns"]] = variant_table_tsv(rows)
-    texts[EXTRA_RESULTS["variant_columns_json"]] = variant_table_json(rows)
+    skipped: dict[str, str] = {}
+    if len(parsed.names) <= MAX_MATRIX_SEQUENCES:
+        texts[EXTRA_RESULTS["identity_matrix"]] = identity_matrix_tsv(parsed)
+    else:
+        skipped["identity_matrix"] = f"{len(parsed.names):,} sequences: at most {MAX_MATRIX_SEQUENCES:,}"
+    variants = sum(len(i.get("embedded_variants", [])) for i in info.values())
+    if variants * len(parsed.names) <= MAX_VARIANT_TABLE_ROWS:
+        rows = variant_rows(parsed, seqinfo, info)
+        texts[EXTRA_RESULTS["variant_columns"]] = variant_table_tsv(rows)
+        texts[EXTRA_RESULTS["variant_columns_json"]] = variant_table_json(rows)
+    else:
+        why = f"{variants:,} variants x {len(parsed.names):,} sequences: at most {MAX_VARIANT_TABLE_ROWS:,} rows"
+        skipped.update(variant_columns=why, variant_columns_json=why)
     with ThreadPoolExecutor(STORE_WRITERS) as pool:
         writes = [
             pool.submit(storage.write_text, paths.result(name), text, MEDIA_TYPES.get(PurePosixPath(name).suffix, TEXT))
@@ -58,3 +70,4 @@ def write_views(paths: JobPaths, clustal: str, seqinfo: dict[str, Any], info: di
         ]
         for write in writes:
             write.result()
+    return skipped

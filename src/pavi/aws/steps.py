@@ -274,12 +274,15 @@ def collect_results(state: dict[str, Any], entered_at: str | None = None) -> dic
     seqinfo = read_json(paths.merged_seqinfo)
     info = aligned_seq_info(seqinfo, parse_clustal(clustal))
     write_json(paths.aligned_seq_info, info)
-    write_views(paths, clustal, seqinfo, info)  # issue 21's results: pavi.aws.results
+    not_written = write_views(paths, clustal, seqinfo, info)  # issue 21's results: pavi.aws.results
     prepared = _read_prepared(paths)
     prepared["lanes"] = {**(prepared.get("lanes") or {}), **_alignment_lane(state)}
     prepared["provenance"] = provenance(paths, prepared)
     timings = {**state.get("timings", {}), "collect_entered_at": entered_at, "collected_at": now_iso()}
     report = job_report(paths, "completed", state.get("counts", {}), prepared, timings)
+    report["results"].update(dict.fromkeys(not_written))
+    if not_written:
+        report["results_not_written"] = not_written
     write_json(paths.report, report)
     return {
         "job_id": paths.job_id,
