@@ -15,15 +15,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pavi.aws.job_store import (
-    STORE_WRITERS,
-    JobPaths,
-    JobStateError,
-    job_report,
-    now_iso,
-    read_json,
-    write_json,
-)
+from pavi.aws.job_store import STORE_WRITERS, JobPaths, JobStateError, job_report, now_iso, read_json, write_json
 from pavi.aws.lanes import DEFAULT_ENTRIES_PER_CHILD, LANES, lane_figures, plan_array, read_manifest
 from pavi.aws.results import provenance, write_views
 from pavi.domain import storage
