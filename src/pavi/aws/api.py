@@ -28,7 +28,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from pavi.aws import api_docs
-from pavi.aws.job_store import ALIGNMENT_FORMATS, JobPaths
+from pavi.aws.job_store import ALIGNMENT_FORMATS, EXTRA_RESULTS, MEDIA_TYPES, TEXT, JobPaths
 from pavi.aws.joblog import execution_history, readable_log
 from pavi.aws.steps import execution_input, url_problems
 from pavi.domain.errors import EntryLimitError, JobSizeError, Problem, RequestValidationError
@@ -52,12 +52,13 @@ STATUS = {
     "TIMED_OUT": "failed",
     "ABORTED": "failed",
 }
-RESULTS = {
-    "alignment": ("alignment-output.aln", "text/plain; charset=utf-8"),
-    "seq-info": ("aligned_seq_info.json", "application/json"),
-    "guide-tree": ("guide-tree.dnd", "text/plain; charset=utf-8"),
-    "identity-matrix": ("identity-matrix.tsv", "text/tab-separated-values; charset=utf-8"),
-    "variant-columns": ("variant-columns.tsv", "text/tab-separated-values; charset=utf-8"),
+TSV = MEDIA_TYPES[".tsv"]
+RESULTS = {  # the file names are the job store's (pavi.aws.job_store), served as they are
+    "alignment": ALIGNMENT_FORMATS["clustal"],
+    "seq-info": ("aligned_seq_info.json", MEDIA_TYPES[".json"]),
+    "guide-tree": (EXTRA_RESULTS["guide_tree"], TEXT),
+    "identity-matrix": (EXTRA_RESULTS["identity_matrix"], TSV),
+    "variant-columns": (EXTRA_RESULTS["variant_columns"], TSV),
 }
 
 
@@ -265,7 +266,7 @@ def get_result(job_uuid: str, kind: str) -> Response[str]:
             return _problems(400, "unknown alignment format", [problem])
         name, content_type = ALIGNMENT_FORMATS[wanted]
     if kind == "variant-columns" and "application/json" in (app.current_event.headers.get("Accept") or ""):
-        name, content_type = "variant-columns.json", "application/json"
+        name, content_type = EXTRA_RESULTS["variant_columns_json"], MEDIA_TYPES[".json"]
     description = _describe(job_uuid)
     key = f"results/{job_uuid}/{name}"
     if description["status"] != "SUCCEEDED":
