@@ -356,7 +356,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     serve.set_defaults(handler=cmd_serve)
+
+    stack = commands.add_parser(
+        "stack",
+        help="keep the local stack up for the AWS CLI: prints export lines for its endpoint, keys and ARNs",
+        description="Start the local stack (the template's state machines, functions, roles and job bucket) and "
+        "keep it up until interrupted. Once ready, stdout holds export NAME=value lines (AWS_ENDPOINT_URL, "
+        "AWS_DEFAULT_REGION, an administrator's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+        "PAVI_STATE_MACHINE_ARN, PAVI_EXPRESS_STATE_MACHINE_ARN, PAVI_BUCKET) for a shell to eval, so that "
+        "aws stepfunctions and aws s3 commands work against it unchanged.",
+    )
+    stack.set_defaults(handler=cmd_stack)
     return parser
+
+
+def cmd_stack(args: argparse.Namespace) -> int:
+    from pavi.local.serve import keep_stack_up
+
+    return keep_stack_up()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

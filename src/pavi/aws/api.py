@@ -8,7 +8,8 @@ database.
 Configuration (environment): ``STATE_MACHINE_ARN``, ``PAVI_BUCKET``,
 ``PAVI_MAX_BODY_BYTES`` (default 1 MiB), ``PAVI_MAX_ENTRIES`` (default 500),
 ``PAVI_CORS_ORIGINS`` (comma-separated; default none), ``PAVI_FASTA_ALLOWLIST``,
-``PAVI_INLINE_RESULT_BYTES`` (larger results answer with a redirect to a presigned URL).
+``PAVI_INLINE_RESULT_BYTES`` (larger results answer with a redirect to a presigned URL),
+``EXPRESS_STATE_MACHINE_ARN`` (the synchronous workflow, for ``Prefer: wait=N``).
 
 Only light modules are imported here (no Biopython, numpy or pysam): the API's cold start
 stays short.
@@ -28,9 +29,11 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from pavi.aws import api_docs
+from pavi.aws.job_requests import execution_input, request_reference
 from pavi.aws.job_store import ALIGNMENT_FORMATS, EXTRA_RESULTS, MEDIA_TYPES, TEXT, JobPaths
 from pavi.aws.joblog import execution_history, readable_log
-from pavi.aws.steps import execution_input, url_problems
+from pavi.aws.steps import url_problems
+from pavi.aws.sync_jobs import JobView, job_view, prefer_wait, run_synchronously, stored_request
 from pavi.domain.errors import EntryLimitError, JobSizeError, Problem, RequestValidationError
 from pavi.domain.request import MAX_DEPTH, nesting_depth, parse_job
 from pavi.domain.url_policy import UrlPolicy
@@ -45,13 +48,6 @@ PRESIGNED_SECONDS = 300
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5d1f9a7e-3c1b-4f5e-9b8e-2f0c6a4d7e91")
-STATUS = {
-    "RUNNING": "running",
-    "SUCCEEDED": "completed",
-    "FAILED": "failed",
-    "TIMED_OUT": "failed",
-    "ABORTED": "failed",
-}
 TSV = MEDIA_TYPES[".tsv"]
 RESULTS = {  # the file names are the job store's (pavi.aws.job_store), served as they are
     "alignment": ALIGNMENT_FORMATS["clustal"],
@@ -123,22 +119,17 @@ def _job(job_uuid: str, status: str) -> dict[str, str]:
     return {"uuid": job_uuid, "status": status, "name": f"pavi-job-{job_uuid}"}
 
 
-def _describe(job_uuid: str) -> dict[str, Any]:
-    """The execution of a job, or 404."""
+def _view(job_uuid: str) -> JobView:
+    """Where a job stands (:func:`pavi.aws.sync_jobs.job_view`), or 404. A job that exists is
+    ``running`` until it ends: never ``pending``, which the web UI reads as a failed status
+    fetch (issue 14, item 15)."""
     if not UUID.match(job_uuid):
         raise NotFoundError(f"no job {job_uuid}")
-    sfn, _ = _clients()
-    try:
-        description: dict[str, Any] = sfn.describe_execution(executionArn=_execution_arn(job_uuid))
-    except sfn.exceptions.ExecutionDoesNotExist as error:
-        raise NotFoundError(f"no job {job_uuid}") from error
-    return description
-
-
-def _status(job_uuid: str, description: dict[str, Any]) -> str:
-    """A job that exists is ``running`` until it ends: never ``pending``, which the web UI reads
-    as a failed status fetch (issue 14, item 15)."""
-    return STATUS.get(description["status"], "failed")
+    sfn, s3 = _clients()
+    view = job_view(sfn, s3, _bucket(), _execution_arn(job_uuid), job_uuid)
+    if view is None:
+        raise NotFoundError(f"no job {job_uuid}")
+    return view
 
 
 @app.get("/api/health")
@@ -196,9 +187,13 @@ def create_job() -> Response[str]:
     sfn, _ = _clients()
     if key is not None and (replayed := _replay(job_uuid, payload)) is not None:
         return replayed
-    start = json.dumps(execution_input(payload, JobPaths(f"s3://{_bucket()}", job_uuid)))
+    start = execution_input(payload, JobPaths(f"s3://{_bucket()}", job_uuid))
+    wait = prefer_wait(app.current_event.headers.get("Prefer"))
+    express = os.environ.get("EXPRESS_STATE_MACHINE_ARN", "").strip()
+    if wait is not None and express:
+        return _run_and_wait(express, job_uuid, start, wait, len(job.seq_regions))
     try:
-        sfn.start_execution(stateMachineArn=_state_machine_arn(), name=job_uuid, input=start)
+        sfn.start_execution(stateMachineArn=_state_machine_arn(), name=job_uuid, input=json.dumps(start))
     except sfn.exceptions.ExecutionAlreadyExists:  # two retries at once: the other one started it
         replayed = _replay(job_uuid, payload)
         if replayed is None:
@@ -208,16 +203,49 @@ def create_job() -> Response[str]:
     return _json(201, _job(job_uuid, "pending"))
 
 
+def _run_and_wait(express: str, job_uuid: str, start: dict[str, Any], wait: int, entries: int) -> Response[str]:
+    """``Prefer: wait=N``: the job through the Express workflow, answered with its outcome and
+    links to every result when it ends within N seconds (``Preference-Applied``), else as running."""
+    outcome = run_synchronously(express, job_uuid, start, wait)
+    logger.info("job run synchronously", extra={"job_id": job_uuid, "entries": entries, "status": outcome["status"]})
+    body: dict[str, Any] = _job(job_uuid, outcome["status"])
+    if not outcome["waited"]:
+        return _json(201, body)
+    base = f"/api/pipeline-job/{job_uuid}"
+    if outcome["status"] == "completed":
+        body |= {k: outcome[k] for k in ("counts", "lanes") if k in outcome}
+        body["results"] = {kind: f"{base}/result/{kind}" for kind in RESULTS}
+    elif outcome.get("error"):
+        body["error"] = {"error": outcome.get("error"), "cause": outcome.get("cause")}
+    body["logs"] = f"{base}/logs"
+    return _json(201, body, {"Preference-Applied": f"wait={wait}"})
+
+
+def _first_request(job_uuid: str) -> Any:
+    """What a job was started with: its Standard execution's input, or the request the Express
+    workflow kept; None when there is no such job yet."""
+    sfn, s3 = _clients()
+    try:
+        return json.loads(sfn.describe_execution(executionArn=_execution_arn(job_uuid)).get("input") or "null")
+    except sfn.exceptions.ExecutionDoesNotExist:
+        kept = stored_request(s3, _bucket(), job_uuid)
+        return None if kept is None else execution_input(kept, JobPaths(f"s3://{_bucket()}", job_uuid), write=False)
+
+
+def _same_request(first: Any, payload: Any, job_uuid: str) -> bool:
+    paths = JobPaths(f"s3://{_bucket()}", job_uuid)
+    if isinstance(first, dict) and "request_sha256" in first:  # by reference (a large one, or handed off)
+        return bool(first["request_sha256"] == request_reference(payload, paths, write=False)["request_sha256"])
+    return bool(first == execution_input(payload, paths, write=False))
+
+
 def _replay(job_uuid: str, payload: Any) -> Response[str] | None:
     """The answer to a retry: the job its idempotency key started (201, ``Idempotent-Replayed``),
     409 when that job was started with another body, None when there is no such job yet."""
-    sfn, _ = _clients()
-    try:
-        first = sfn.describe_execution(executionArn=_execution_arn(job_uuid))
-    except sfn.exceptions.ExecutionDoesNotExist:
+    first = _first_request(job_uuid)
+    if first is None:
         return None
-    started = execution_input(payload, JobPaths(f"s3://{_bucket()}", job_uuid), write=False)
-    if json.loads(first.get("input") or "null") != started:
+    if not _same_request(first, payload, job_uuid):
         problem = Problem(None, IDEMPOTENCY_HEADER, f"job {job_uuid} was started with this key and another body")
         return _problems(409, f"{IDEMPOTENCY_HEADER} used already for another request", [problem])
     logger.info("job replayed", extra={"job_id": job_uuid})
@@ -235,8 +263,9 @@ def _job_uuid(key: str | None) -> str:
 
 @app.get("/api/pipeline-job/<job_uuid>")
 def get_job(job_uuid: str) -> Response[str]:
-    description = _describe(job_uuid)
-    return _json(200, _job(job_uuid, _status(job_uuid, description)))
+    view = _view(job_uuid)
+    body = _job(job_uuid, view.status)
+    return _json(200, {**body, "detail": view.detail} if view.detail else body)
 
 
 def _read(key: str) -> bytes | None:
@@ -267,10 +296,10 @@ def get_result(job_uuid: str, kind: str) -> Response[str]:
         name, content_type = ALIGNMENT_FORMATS[wanted]
     if kind == "variant-columns" and "application/json" in (app.current_event.headers.get("Accept") or ""):
         name, content_type = EXTRA_RESULTS["variant_columns_json"], MEDIA_TYPES[".json"]
-    description = _describe(job_uuid)
+    view = _view(job_uuid)
     key = f"results/{job_uuid}/{name}"
-    if description["status"] != "SUCCEEDED":
-        raise NotFoundError(f"job {job_uuid} has no {kind} result ({_status(job_uuid, description)})")
+    if view.status != "completed":
+        raise NotFoundError(f"job {job_uuid} has no {kind} result ({view.status})")
     try:
         data = _read(key)
     except FileNotFoundError as error:
@@ -286,11 +315,12 @@ def get_result(job_uuid: str, kind: str) -> Response[str]:
 
 @app.get("/api/pipeline-job/<job_uuid>/logs")
 def get_logs(job_uuid: str) -> Response[str]:
-    description = _describe(job_uuid)
-    if description["status"] == "RUNNING":
-        return _json(400, {"detail": f"job {job_uuid} is still {_status(job_uuid, description)}: logs once it ended"})
+    view = _view(job_uuid)
+    if view.status == "running":
+        return _json(400, {"detail": f"job {job_uuid} is still running: logs once it ended"})
     sfn, _ = _clients()
-    history = execution_history(sfn, description["executionArn"])
+    # a job that ended in the Express workflow has no execution history: its report tells all
+    history = execution_history(sfn, view.execution["executionArn"]) if view.execution else []
     try:
         data = _read(f"results/{job_uuid}/job-report.json")
         report = json.loads(data) if data else None

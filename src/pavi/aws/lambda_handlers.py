@@ -49,6 +49,7 @@ class ValidateEvent(BaseModel):
     input: Any
     job_id: str = Field(min_length=1, max_length=80)
     started_at: str | None = None
+    keep_request: bool = False  # the Express workflow's: the request kept for a hand-off
 
 
 class StepEvent(BaseModel):
@@ -57,6 +58,7 @@ class StepEvent(BaseModel):
     state: dict[str, Any]
     entered_at: str | None = None
     job_id: str | None = Field(default=None, min_length=1, max_length=80)
+    inline_alignment_bytes: int | None = Field(default=None, ge=0, le=200_000)  # the Express workflow's
 
 
 def job_store() -> str:
@@ -99,7 +101,14 @@ def validate_input(event: ValidateEvent, context: LambdaContext) -> dict[str, An
     """Input validation: the state machine's first step (:func:`pavi.aws.steps.validate_job`)."""
     logger.append_keys(job_id=event.job_id)
     per_child = entries_per_child_from_env()
-    state = validate_job(event.input, event.job_id, job_store(), event.started_at, entries_per_child=per_child)
+    state = validate_job(
+        event.input,
+        event.job_id,
+        job_store(),
+        event.started_at,
+        entries_per_child=per_child,
+        keep_request=event.keep_request,
+    )
     metrics.add_metric(name="JobEntries", unit=MetricUnit.Count, value=state["entry_count"])
     logger.info("request valid", extra={"entries": state["entry_count"]})
     return state
@@ -139,7 +148,7 @@ def align_proteins(event: StepEvent, context: LambdaContext) -> dict[str, Any]:
 def collect_job_results(event: StepEvent, context: LambdaContext) -> dict[str, Any]:
     """Result collection (:func:`pavi.aws.steps.collect_results`)."""
     logger.append_keys(job_id=event.state.get("job_id"))
-    summary = collect_results(event.state, event.entered_at)
+    summary = collect_results(event.state, event.entered_at, event.inline_alignment_bytes)
     metrics.add_metric(name="JobsCompleted", unit=MetricUnit.Count, value=1)
     logger.info("results collected", extra={"counts": summary["counts"], "results": summary["results"]})
     return summary

@@ -10,14 +10,14 @@ The job's files and report: :mod:`pavi.aws.job_store`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from pavi.aws.job_requests import load_request, request_reference_of
 from pavi.aws.job_store import STORE_WRITERS, JobPaths, JobStateError, job_report, now_iso, read_json, write_json
 from pavi.aws.lanes import DEFAULT_ENTRIES_PER_CHILD, LANES, lane_figures, plan_array, read_manifest
-from pavi.aws.results import provenance, write_views
+from pavi.aws.results import provenance, summary, write_views
 from pavi.domain import storage
 from pavi.domain.errors import PaviError, Problem, RequestValidationError
 from pavi.domain.request import Job, parse_job
@@ -27,9 +27,6 @@ LAMBDA_WORKERS = 16  # entries retrieved at once in the Lambda lane (I/O: ranged
 MAX_ERROR_CHARS = 2000
 # Entries named in the state on failure; the report in the store names all of them.
 FAILED_NAMED_IN_STATE = 10
-# An execution's input is capped at 256 KB: larger requests are written to the job store
-# (work/{job_id}/request.json) and the execution gets {"request_uri": ...}.
-INLINE_REQUEST_LIMIT = 200_000
 
 
 class EntriesFailed(PaviError):
@@ -47,39 +44,6 @@ def url_problems(job: Job, policy: UrlPolicy) -> list[Problem]:
     return problems
 
 
-def execution_input(payload: Any, paths: JobPaths, write: bool = True) -> dict[str, Any]:
-    """The state machine input for a request: inline when small, else a reference to it in
-    the job store (written here unless ``write`` is false), as an execution's input is capped
-    at 256 KB."""
-    body = json.dumps(payload)
-    if len(body.encode()) <= INLINE_REQUEST_LIMIT:
-        return payload if isinstance(payload, dict) else {"seq_regions": payload}
-    if write:
-        storage.write_text(paths.request, body, "application/json")
-    # the digest tells a retried request from another one with the same idempotency key
-    reference = {"request_uri": paths.request, "request_sha256": hashlib.sha256(body.encode()).hexdigest()}
-    if isinstance(payload, dict) and "lane" in payload:
-        reference["lane"] = payload["lane"]  # the lane asked for stays beside the reference
-    return reference
-
-
-def load_request(execution_input: Any, store: str) -> Any:
-    """The request of an execution: inline (``{"seq_regions": [...]}`` or a list), or
-    ``{"request_uri": ...}`` naming a JSON file in the job store's ``work/`` (the API
-    writes large requests there, as an execution's input is capped at 256 KB)."""
-    if isinstance(execution_input, dict) and "request_uri" in execution_input:
-        uri = str(execution_input["request_uri"])
-        if not uri.startswith(storage.join(store, "work/")):
-            raise RequestValidationError([Problem(None, "request_uri", f"{uri} is not inside this job store's work/")])
-        try:
-            return read_json(uri)
-        except FileNotFoundError as error:
-            raise RequestValidationError([Problem(None, "request_uri", f"{uri} does not exist")]) from error
-        except ValueError as error:
-            raise RequestValidationError([Problem(None, "request_uri", f"{uri} is not JSON: {error}")]) from error
-    return execution_input
-
-
 def validate_job(
     execution_input: Any,
     job_id: str,
@@ -87,10 +51,13 @@ def validate_job(
     started_at: str | None = None,
     policy: UrlPolicy | None = None,
     entries_per_child: int = DEFAULT_ENTRIES_PER_CHILD,
+    keep_request: bool = False,
 ) -> dict[str, Any]:
     """Validation step: check the request (every problem listed, the allow-list included),
     write each normalised entry and the manifest, and return the job state: locations, and
-    how the retrieval array job shares the entries out (its size does not grow with them)."""
+    how the retrieval array job shares the entries out (its size does not grow with them).
+    ``keep_request`` (the Express workflow): the request is also kept in the job store and the
+    state names it (``request``), so that the job can be handed to the Standard workflow by reference."""
     paths = JobPaths(store, job_id)
     lane = execution_input.get("lane", "auto") if isinstance(execution_input, dict) else "auto"
     if lane not in {"auto", *LANES}:
@@ -108,7 +75,9 @@ def validate_job(
         for write in writes:
             write.result()
     write_json(paths.manifest, {"job_id": job_id, "entries": paths.entries, "entry_ids": entry_ids})
+    kept = {"request": request_reference_of(execution_input, paths)} if keep_request else {}
     return {
+        **kept,
         "job_id": job_id,
         "store": store,
         "entry_count": len(entry_ids),
@@ -252,9 +221,13 @@ def prepare_alignment(state: dict[str, Any], entered_at: str | None = None) -> d
     return next_state
 
 
-def collect_results(state: dict[str, Any], entered_at: str | None = None) -> dict[str, Any]:
+def collect_results(
+    state: dict[str, Any], entered_at: str | None = None, inline_alignment_bytes: int | None = None
+) -> dict[str, Any]:
     """Result collection: ``aligned_seq_info.json`` from the seqinfo maps and the alignment,
-    and the job report (status ``completed``). Returns the job's summary."""
+    and the job report (status ``completed``). Returns the job's summary: with
+    ``inline_alignment_bytes`` (the Express workflow's answer) also its lanes, every result's
+    location and the Clustal text when it is no larger (:func:`pavi.aws.results.summary`)."""
     from pavi.domain.alignment import aligned_seq_info, parse_clustal
 
     entered_at = entered_at or now_iso()
@@ -276,13 +249,10 @@ def collect_results(state: dict[str, Any], entered_at: str | None = None) -> dic
     if not_written:
         report["results_not_written"] = not_written
     write_json(paths.report, report)
-    return {
-        "job_id": paths.job_id,
-        "status": "completed",
-        "counts": report["counts"],
-        "results": paths.results,
-        "timings": timings,
-    }
+    brief = {"job_id": paths.job_id, "status": "completed", "counts": report["counts"], "results": paths.results}
+    if inline_alignment_bytes is None:
+        return {**brief, "timings": timings}
+    return {**brief, **summary(report, clustal, inline_alignment_bytes)}
 
 
 def _alignment_lane(state: dict[str, Any]) -> dict[str, str]:

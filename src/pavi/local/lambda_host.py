@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from pavi.local.express import MachineCaller
 from pavi.local.iam import ALLOW, Principal, denial_message
 from pavi.local.lambda_worker import LambdaContext, load_module_handler, serve
 from pavi.local.responses import HttpAnswer, client_error, metadata
@@ -145,6 +146,8 @@ class Faults:
 
     throttle: dict[str, int] = field(default_factory=dict)
     raise_errors: dict[str, int] = field(default_factory=dict)
+    # function -> how many of its next invocations find it inactive (an idle image function)
+    not_ready: dict[str, int] = field(default_factory=dict)
     # function -> (seconds to sleep before the handler, how many invocations)
     slow: dict[str, tuple[float, int]] = field(default_factory=dict)
     # S3 action (PutObject, GetObject...) -> how many of its next requests, from any caller,
@@ -170,7 +173,7 @@ class LambdaHost:
         functions: dict[str, FunctionSpec],
         environment: Callable[[FunctionSpec], dict[str, str]],
         log_dir: Path,
-        caller: Principal | None = None,
+        caller: Principal | MachineCaller | None = None,
         timeouts: dict[str, int] | None = None,
         faults: Faults | None = None,
     ):
@@ -201,6 +204,10 @@ class LambdaHost:
             if decision != ALLOW:
                 message = denial_message(self.caller.caller, "lambda:InvokeFunction", spec.arn, decision)
                 return client_error(403, "AccessDeniedException", message)
+        if self.faults.not_ready.get(spec.logical_id, 0) > 0:
+            self.faults.not_ready[spec.logical_id] -= 1
+            message = "The function is currently in the following state: Inactive"  # Lambda's, while it restores
+            return client_error(502, "ResourceNotReadyException", message)
         if self.faults.throttle.get(spec.logical_id, 0) > 0:
             self.faults.throttle[spec.logical_id] -= 1
             return client_error(429, "TooManyRequestsException", "Rate exceeded")

@@ -9,6 +9,7 @@ developed offline against the API it will call in AWS.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
 import os
 import secrets
@@ -147,6 +148,45 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         print(f"{self.address_string()} {format % args}", file=sys.stderr, flush=True)
+
+
+def exports(stack: EmulatedStack) -> dict[str, str]:
+    """What a shell needs for the AWS CLI (or any SDK) to use the local stack: its endpoint,
+    region and an administrator's keys, and the stack's outputs."""
+    from pavi.local.stack import OPERATOR
+    from pavi.local.template import REGION
+
+    keys = stack.principals[OPERATOR].credentials
+    return {
+        "AWS_ENDPOINT_URL": stack.endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": keys["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": keys["SecretAccessKey"],
+        # StartSyncExecution's host is sync-<endpoint> on AWS; locally there is one endpoint
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+        "PAVI_STATE_MACHINE_ARN": stack.state_machine_arn,
+        "PAVI_EXPRESS_STATE_MACHINE_ARN": stack.express_state_machine_arn,
+        "PAVI_BUCKET": LOCAL_BUCKET,
+    }
+
+
+def keep_stack_up() -> int:
+    """``pavi stack``: the local stack until interrupted, its ``export`` lines on stdout once ready."""
+    import shlex
+    import signal
+    import threading
+
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    keep = int(os.environ.get("PAVI_LOCAL_KEEP_JOBS") or 200)
+    with EmulatedStack() as stack, Retention(stack, keep):
+        for name, value in exports(stack).items():
+            print(f"export {name}={shlex.quote(value)}")
+        sys.stdout.flush()
+        print("pavi stack: ready (eval the export lines above); Ctrl-C stops it", file=sys.stderr, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            stopped.wait()
+    return 0
 
 
 def serve(host: str, port: int) -> int:

@@ -29,9 +29,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from pavi.aws.job_requests import execution_input
 from pavi.aws.job_store import JobPaths
 from pavi.aws.joblog import execution_history
-from pavi.aws.steps import execution_input
 from pavi.domain.url_policy import GUARD_ENV
 from pavi.local.account import Account, DeployError, deploy_problems
 from pavi.local.batch_host import BatchHost, camel_case_submit
@@ -43,10 +43,19 @@ from pavi.local.cloudformation import (
     role_name_of,
     translate,
 )
+from pavi.local.express import HandOffHook, MachineCaller, camel_case_start, installed
 from pavi.local.genome_folders import GenomeFolders
 from pavi.local.iam import Principal, enforce, provision, role_principals
 from pavi.local.lambda_host import Faults, LambdaHost
-from pavi.local.template import REGION, STATE_MACHINE_RESOURCE, FunctionSpec, JobDefinitionSpec, StackModel
+from pavi.local.template import (
+    EXPRESS_MACHINE_RESOURCE,
+    REGION,
+    STATE_MACHINE_RESOURCE,
+    FunctionSpec,
+    JobDefinitionSpec,
+    StackModel,
+    functions_on_the_way_to_success,
+)
 
 __all__ = ["LOCAL_BUCKET", "DeployError", "EmulatedStack"]
 OPERATOR = "pavi-local-operator"  # the local user this process acts as: an administrator
@@ -93,6 +102,7 @@ class EmulatedStack:
         self.batch: BatchHost
         self.principals: dict[str, Principal] = {}
         self.state_machine_arn = ""
+        self.express_state_machine_arn = ""
         self.endpoint = ""
         # what CloudFormation would make of the template (SAM's translation), checked against the account
         self.resolver = Resolver(translate(self.model.template, self.model.root))
@@ -114,7 +124,13 @@ class EmulatedStack:
         return {GUARD_ENV: "local", **mine, **self.extra_env}
 
     def _endpoint_env(self) -> dict[str, str]:
-        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ENDPOINT_URL_S3": self.endpoint}
+        """One endpoint for every service. StartSyncExecution's host prefix (``sync-``) is not
+        put before it: ``sync-127.0.0.1`` is no host."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ENDPOINT_URL_S3": self.endpoint,
+            "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+        }
 
     def function_env(self, spec: FunctionSpec) -> dict[str, str]:
         """What the Lambda runtime gives the function: its variables, its role's credentials."""
@@ -220,56 +236,56 @@ class EmulatedStack:
         boto3.setup_default_session()
         reset_clients()
         boto3.client("s3").create_bucket(Bucket=LOCAL_BUCKET)
-        machine = self.resolver.resolve(self.resolver.resources[STATE_MACHINE_RESOURCE]["Properties"])
-        machine_role = self.principals[role_name_of(str(machine["RoleArn"]))]
-        definition = self.model.definition()
+        self._closing.enter_context(installed())  # Express's rules and StartSyncExecution (pavi.local.express)
         sfn = boto3.client("stepfunctions")
-        self.state_machine_arn = sfn.create_state_machine(
-            name=str(machine.get("StateMachineName", "pavi-pipeline")),
-            definition=definition,
-            roleArn=machine_role.arn,
-            type="STANDARD",
-        )["stateMachineArn"]
+        self.state_machine_arn, machine_role = self._create_machine(sfn, STATE_MACHINE_RESOURCE, "STANDARD", {})
+        definition = self.model.definition()
+        if EXPRESS_MACHINE_RESOURCE in self.resolver.resources:
+            standard = {STATE_MACHINE_RESOURCE: self.state_machine_arn}
+            self.express_state_machine_arn, _ = self._create_machine(sfn, EXPRESS_MACHINE_RESOURCE, "EXPRESS", standard)
+        caller = MachineCaller(self.principals, machine_role)
         self._closing.enter_context(enforce(self.principals, self.faults))
         # the hosts: their callers are the state machine's role
         self.lambdas = LambdaHost(
-            self.functions, self.function_env, self.log_dir, machine_role, self.function_timeouts, self.faults
+            self.functions, self.function_env, self.log_dir, caller, self.function_timeouts, self.faults
         )
-        self.lambdas.prewarm(self._functions_on_the_way_to_success(json.loads(definition)))
+        self.lambdas.prewarm(functions_on_the_way_to_success(json.loads(definition), self.functions))
         self._closing.callback(self.lambdas.close)
         self.batch = BatchHost(
-            self.job_definitions, self.job_env, self.log_dir, machine_role, self.in_process_batch, self.containers
+            self.job_definitions, self.job_env, self.log_dir, caller, self.in_process_batch, self.containers
         )
+        keys = operator.credentials
+        forward = boto3.session.Session(keys["AccessKeyId"], keys["SecretAccessKey"], region_name=REGION)
         self._session = boto3._get_default_session()  # the session moto's interpreter makes its clients from
         events = self._session.events
         events.register("before-call.lambda.Invoke", self.lambdas.invoke_hook, unique_id="pavi-local-lambda")
         events.register("before-parameter-build.batch.SubmitJob", camel_case_submit, unique_id="pavi-local-case")
         events.register("before-call.batch.SubmitJob", self.batch.submit_hook, unique_id="pavi-local-submit")
         events.register("before-call.batch.DescribeJobs", self.batch.describe_hook, unique_id="pavi-local-describe")
+        hand_off = HandOffHook(caller, forward.client("stepfunctions"))  # the Express workflow's
+        events.register("before-parameter-build.sfn.StartExecution", camel_case_start, unique_id="pavi-local-sfn-case")
+        events.register("before-call.sfn.StartExecution", hand_off, unique_id="pavi-local-sfn")
         self.sfn = sfn
         self.s3 = boto3.client("s3")
         self.batch.local_inputs = GenomeFolders(self.s3).of_job
         return self
 
+    def _create_machine(self, sfn: Any, resource: str, kind: str, machines: dict[str, str]) -> tuple[str, Principal]:
+        """Create one of the template's state machines as its role: (its ARN, the role)."""
+        machine = self.resolver.resolve(self.resolver.resources[resource]["Properties"])
+        role = self.principals[role_name_of(str(machine["RoleArn"]))]
+        arn = sfn.create_state_machine(
+            name=str(machine.get("StateMachineName", resource)),
+            definition=self.model.definition(resource, machines),
+            roleArn=role.arn,
+            type=kind,
+        )["stateMachineArn"]
+        return str(arn), role
+
     @property
     def invocations(self) -> list[tuple[str, float, float]]:
         """Each function invocation so far: (function, started, ended), epoch seconds."""
         return self.lambdas.invocations
-
-    def _functions_on_the_way_to_success(self, definition: dict[str, Any]) -> list[str]:
-        """The functions the state machine calls outside its Catch handlers (worth warming)."""
-
-        def states(machine: dict[str, Any]) -> dict[str, Any]:
-            found = dict(machine["States"])
-            for state in machine["States"].values():
-                if "ItemProcessor" in state:
-                    found.update(states(state["ItemProcessor"]))
-            return found
-
-        every = states(definition)
-        handlers = {c["Next"] for state in every.values() for c in state.get("Catch", [])}
-        called = {json.dumps(s.get("Parameters", {})) for n, s in every.items() if n not in handlers}
-        return [name for name, spec in self.functions.items() if any(spec.arn in text for text in called)]
 
     def _set_env(self, values: Mapping[str, str | None]) -> None:
         for key, value in values.items():
@@ -307,6 +323,8 @@ class EmulatedStack:
             events.unregister("before-parameter-build.batch.SubmitJob", unique_id="pavi-local-case")
             events.unregister("before-call.batch.SubmitJob", unique_id="pavi-local-submit")
             events.unregister("before-call.batch.DescribeJobs", unique_id="pavi-local-describe")
+            events.unregister("before-parameter-build.sfn.StartExecution", unique_id="pavi-local-sfn-case")
+            events.unregister("before-call.sfn.StartExecution", unique_id="pavi-local-sfn")
         if self._server is not None:
             self._server.stop()
         if self._saved_session is not _UNSET:

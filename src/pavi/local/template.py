@@ -9,6 +9,7 @@ stand-ins' ARNs.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 STATE_MACHINE_RESOURCE = "PipelineStateMachine"
+EXPRESS_MACHINE_RESOURCE = "ExpressStateMachine"  # the synchronous workflow (issue 22)
 QUEUE_ARN = f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/pavi-local"
 
 
@@ -157,23 +159,26 @@ class StackModel:
             )
         return specs
 
-    def state_machine(self) -> tuple[Path, dict[str, Any]]:
-        props = self.resources[STATE_MACHINE_RESOURCE]["Properties"]
+    def state_machine(self, resource: str = STATE_MACHINE_RESOURCE) -> tuple[Path, dict[str, Any]]:
+        props = self.resources[resource]["Properties"]
         return self.root / props["DefinitionUri"], props.get("DefinitionSubstitutions", {})
 
-    def definition(self) -> str:
-        """The ASL with its ``${...}`` filled with this runner's local ARNs."""
-        path, substitutions = self.state_machine()
+    def definition(self, resource: str = STATE_MACHINE_RESOURCE, machines: dict[str, str] | None = None) -> str:
+        """The ASL with its ``${...}`` filled with this runner's local ARNs (``machines``: the
+        local ARN of each state machine a definition names, by logical ID)."""
+        path, substitutions = self.state_machine(resource)
         text = path.read_text()
         for key, value in substitutions.items():
-            text = text.replace("${" + key + "}", self.local_value(value))
+            text = text.replace("${" + key + "}", self.local_value(value, machines or {}))
         return text
 
-    def local_value(self, value: Any) -> str:
-        """The local stand-in of a substitution's value (a function, job definition or queue ARN)."""
+    def local_value(self, value: Any, machines: dict[str, str] | None = None) -> str:
+        """The local stand-in of a substitution's value (a function, job definition, queue or state machine ARN)."""
         functions, jobs = self.functions(), self.job_definitions()
         if isinstance(value, str):
             return value
+        if "Ref" in value and value["Ref"] in (machines or {}):
+            return (machines or {})[value["Ref"]]
         if "Fn::GetAtt" in value and value["Fn::GetAtt"][0] in functions:
             return functions[value["Fn::GetAtt"][0]].arn
         if "Ref" in value:
@@ -186,3 +191,19 @@ class StackModel:
         if "Fn::If" in value:
             return self.local_value(value["Fn::If"][1])
         raise ValueError(f"no local value for the substitution {value!r}")
+
+
+def functions_on_the_way_to_success(definition: dict[str, Any], functions: dict[str, FunctionSpec]) -> list[str]:
+    """The functions a state machine calls outside its Catch handlers (worth warming)."""
+
+    def states(machine: dict[str, Any]) -> dict[str, Any]:
+        found = dict(machine["States"])
+        for state in machine["States"].values():
+            if "ItemProcessor" in state:
+                found.update(states(state["ItemProcessor"]))
+        return found
+
+    every = states(definition)
+    handlers = {c["Next"] for state in every.values() for c in state.get("Catch", [])}
+    called = {json.dumps(s.get("Parameters", {})) for n, s in every.items() if n not in handlers}
+    return [name for name, spec in functions.items() if any(spec.arn in text for text in called)]
