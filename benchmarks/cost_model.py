@@ -50,7 +50,12 @@ PRICE = {
     "s3_put": 0.005 / 1000,
     "s3_get": 0.0004 / 1000,
     "api_request": 3.50 / 1_000_000,
+    # Express workflows (the synchronous call): per request, and per GB-second of 64-MB, 100-ms steps
+    "express_request": 1.00 / 1_000_000,
+    "express_gb_second": 0.00001667,
 }
+EXPRESS_BILLED_GB = 64 / 1024
+EXPRESS_OVERHEAD_S = 0.1  # per job: the interpreter's own time between steps (benchmarks/sync_call.py)
 FARGATE_MINIMUM_SECONDS = 60
 PREVIOUS_DESIGN_10_ENTRIES = 0.15  # the earlier design's estimate for a 10-entry job, USD
 
@@ -113,6 +118,18 @@ def job_size(model: StackModel, vcpu_parameter: str, memory_parameter: str) -> t
 
 
 def cost(entries: int, durations: dict[str, float], spot: bool = True, lane: str = "batch") -> dict[str, Any]:
+    """One job's cost in a lane: ``lambda`` or ``batch`` through the Standard workflow, or
+    ``express``: the Lambda lane through the Express workflow (the synchronous call), billed
+    per request and per GB-second instead of per state transition."""
+    if lane == "express":
+        row = cost(entries, durations, spot, "lambda")
+        seconds = row.pop("lambda_seconds") + EXPRESS_OVERHEAD_S
+        billed = -(-seconds // 0.1) * 0.1  # 100-ms steps
+        express = PRICE["express_request"] + billed * EXPRESS_BILLED_GB * PRICE["express_gb_second"]
+        row["usd"]["step_functions"] = round(express, 6)
+        row |= {"lane": "express", "state_transitions": 0, "express_billed_s": round(billed, 1)}
+        row["usd_total"] = round(sum(row["usd"].values()), 5)
+        return row
     from pavi.aws.lanes import plan_array
 
     model = StackModel.load(REPO)
@@ -163,6 +180,7 @@ def cost(entries: int, durations: dict[str, float], spot: bool = True, lane: str
         "s3_requests": requests,
         "usd": {k: round(v, 6) for k, v in parts.items()},
         "usd_total": round(sum(parts.values()), 5),
+        "lambda_seconds": sum(seconds[name] for name in functions) + (align_seconds_here if lane == "lambda" else 0),
     }
 
 
@@ -202,7 +220,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     durations = {**MEASURED, **(measure() if args.measure else {})}
-    lanes, fargate = ("lambda", "batch"), (True, False)
+    lanes, fargate = ("express", "lambda", "batch"), (True, False)
     # the Lambda lane only for the jobs ChooseLane would send there (by the entry count)
     fits = LAMBDA_LANE_LIMITS["entries"]
     rows = [
@@ -212,6 +230,8 @@ def main() -> None:
         for spot in fargate
         if lane == "batch" or n <= fits
     ]
+    for row in rows:
+        row.pop("lambda_seconds", None)
     if args.json:
         print(json.dumps({"prices": PRICES_AS_OF, "durations_s": durations, "jobs": rows}, indent=1))
         return

@@ -18,7 +18,7 @@ echo "== cfn-lint (serverless rules)" >&2
 .tools/sam/bin/cfn-lint template.yaml -a cfn_lint_serverless.rules
 
 echo "== asl-validator" >&2
-.tools/node/node_modules/.bin/asl-validator --json-path statemachine/pipeline.asl.json
+.tools/node/node_modules/.bin/asl-validator --json-path statemachine/pipeline.asl.json --json-path statemachine/express.asl.json
 # the validator must be able to fail: a state that points at no state is refused
 sed 's/"Next": "CanAlign"/"Next": "NoSuchState"/' statemachine/pipeline.asl.json >"$scratch/broken.asl.json"
 if .tools/node/node_modules/.bin/asl-validator --silent --json-path "$scratch/broken.asl.json"; then

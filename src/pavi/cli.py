@@ -238,16 +238,47 @@ def stopped_by_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _parameters(args: argparse.Namespace, command: str) -> dict[str, str] | int:
+    """The ``--parameter-overrides``, checked against the template as the deploy would check them."""
+    from pavi.local.parameters import ParameterError, check_overrides, parse_overrides
+    from pavi.local.template import StackModel
+
+    try:
+        overrides = parse_overrides(args.parameter_overrides)
+        check_overrides(StackModel.load().template, overrides)
+    except ParameterError as error:
+        print(f"pavi {command}: {error}", file=sys.stderr)
+        return 2
+    return overrides
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from pavi.local.runner import run
 
-    return run(args.payload, args.out, lane=args.lane)
+    parameters = _parameters(args, "run")
+    if isinstance(parameters, int):
+        return parameters
+    return run(args.payload, args.out, lane=args.lane, parameters=parameters)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from pavi.local.serve import serve
 
-    return serve(args.host, args.port)
+    parameters = _parameters(args, "serve")
+    if isinstance(parameters, int):
+        return parameters
+    return serve(args.host, args.port, parameters)
+
+
+def _parameter_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="the template's parameters, as sam deploy takes them (e.g. ApiAuth=NONE); unknown parameters and "
+        "values outside AllowedValues are refused",
+    )
 
 
 def _retrieval_options(command: argparse.ArgumentParser) -> None:
@@ -345,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="force a lane (default: the state machine chooses by the job's size, as on AWS)",
     )
+    _parameter_option(run)
     run.set_defaults(handler=cmd_run)
 
     serve = commands.add_parser(
@@ -355,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    _parameter_option(serve)
     serve.set_defaults(handler=cmd_serve)
 
     stack = commands.add_parser(
@@ -366,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
         "PAVI_STATE_MACHINE_ARN, PAVI_EXPRESS_STATE_MACHINE_ARN, PAVI_BUCKET) for a shell to eval, so that "
         "aws stepfunctions and aws s3 commands work against it unchanged.",
     )
+    _parameter_option(stack)
     stack.set_defaults(handler=cmd_stack)
     return parser
 
@@ -373,7 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_stack(args: argparse.Namespace) -> int:
     from pavi.local.serve import keep_stack_up
 
-    return keep_stack_up()
+    parameters = _parameters(args, "stack")
+    if isinstance(parameters, int):
+        return parameters
+    return keep_stack_up(parameters)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -108,3 +108,43 @@ def test_an_unknown_lane_is_a_validation_error(stack: EmulatedStack) -> None:
     _, description, report = run(stack, {"seq_regions": demo_entries(), "lane": "fastest"})
     assert description["status"] == "FAILED" and description["error"] == "RequestValidationError"
     assert "'fastest' is not a lane: 'lambda' or 'batch'" in report["error"]["cause"]
+
+
+def test_a_denied_lambda_lane_is_a_loud_configuration_error(stack: EmulatedStack) -> None:
+    """Issue 23, item 4: a fallback because the state machine may not call the function is the
+    deployment's fault, said in the report and its log, not only absorbed by the Batch lane."""
+    from pavi.aws.joblog import report_lines
+
+    role = stack.principals["PipelineStateMachineRole"]
+    saved = list(role.policies)
+    arn = stack.functions["RetrieveFunction"].arn
+    role.policies[:] = [p for p in saved if arn not in json.dumps(p)]  # a deployment without that permission
+    try:
+        _, description, report = run(stack, {"seq_regions": demo_entries()})
+    finally:
+        role.policies[:] = saved
+    assert description["status"] == "SUCCEEDED" and report["lanes"]["retrieval"] == "batch"
+    assert report["lanes"]["fallback_reason"] == "AccessDenied"
+    assert "configuration error" in report["lanes"]["configuration_error"]
+    assert any(
+        line.startswith("CONFIGURATION ERROR: the state machine is not allowed") for line in report_lines(report)
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        ("Lambda.AccessDeniedException", "AccessDenied"),
+        ("Lambda.ResourceNotFoundException", "FunctionNotFound"),
+        ("Lambda.ResourceNotReadyException", "FunctionNotReady"),
+        ("Lambda.TooManyRequestsException", "Throttled"),
+        ("States.Timeout", "Timeout"),
+        ("Sandbox.Timedout", "Timeout"),
+        ("ConnectionError", "FunctionError"),
+    ],
+)
+def test_each_fallback_has_a_reason(error: str, reason: str) -> None:
+    from pavi.aws.lanes import configuration_error, fallback_reason
+
+    assert fallback_reason(error) == reason
+    assert (configuration_error("retrieval", reason) is not None) == (reason in {"AccessDenied", "FunctionNotFound"})

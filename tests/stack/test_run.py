@@ -71,6 +71,10 @@ def test_the_upstream_failure_payload_ends_failed_naming_the_entry(
     assert report["status"] == "failed"
     assert [f["unique_entry_id"] for f in report["failed_entries"]] == ["C54H2.5.1"]
     assert not (tmp_path / "out" / "alignment-output.aln").exists()
+    # issue 23, item 8: the interpreter's own lines go to run.log, not to the user's terminal
+    assert "moto." not in done.stderr and "Exception=" not in done.stderr, done.stderr
+    log = (tmp_path / "out" / "run.log").read_text()
+    assert "# the local interpreter's messages" in log and "moto.stepfunctions" in log
 
 
 def test_the_upstream_invalid_payload_exits_2_listing_every_problem(tmp_path: Path, conformance: Path) -> None:

@@ -130,6 +130,26 @@ def test_the_api_function_and_the_apis_5xx_are_alarmed(translated: dict[str, Any
     assert all(a["AlarmActions"] == ["AlarmTopic"] for a in alarms)
 
 
+def test_a_broken_lambda_lane_alarms_and_shows(translated: dict[str, Any]) -> None:
+    """Issue 23, item 4: the Lambda lane's functions are in the errors alarm and on the
+    dashboard, and the fallbacks themselves alarm (all of them, and configuration errors)."""
+    r = resolver(translated)
+    errors = r.resolve(translated["Resources"]["LambdaErrorsAlarm"]["Properties"])
+    watched = {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"] for m in errors["Metrics"] if "MetricStat" in m}
+    assert {"RetrieveFunction", "AlignFunction"} <= watched
+    expression = next(m["Expression"] for m in errors["Metrics"] if "Expression" in m)
+    assert {"retrieve", "align"} <= set(expression.replace("+", " ").split())
+    alarms = {
+        a["Properties"].get("MetricName")
+        for a in translated["Resources"].values()
+        if a["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert {"LambdaLaneFallbacksAll", "LambdaLaneConfigurationErrors"} <= alarms
+    body = r.resolve(translated["Resources"]["Dashboard"]["Properties"]["DashboardBody"])
+    for shown in ("RetrieveFunction", "AlignFunction", "LambdaLaneFallbacks", "pavi-express"):
+        assert shown in body, shown
+
+
 def test_the_dashboard_is_valid_json_with_every_widget_the_design_asks_for(translated: dict[str, Any]) -> None:
     r = resolver(translated)
     body = json.loads(r.resolve(translated["Resources"]["Dashboard"]["Properties"]["DashboardBody"]))

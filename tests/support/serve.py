@@ -43,19 +43,21 @@ class Served:
 
 
 @contextmanager
-def pavi_serve(env: dict[str, str] | None = None, cwd: Path | None = None) -> Iterator[Served]:
+def pavi_serve(
+    env: dict[str, str] | None = None, cwd: Path | None = None, args: tuple[str, ...] = ()
+) -> Iterator[Served]:
     log = tempfile.NamedTemporaryFile("w+", prefix="pavi-serve-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
-        [PAVI, "serve", "--port", "0"], stderr=log, text=True, env={**os.environ, **(env or {})}, cwd=cwd
+        [PAVI, "serve", "--port", "0", *args], stderr=log, text=True, env={**os.environ, **(env or {})}, cwd=cwd
     )
     try:
         deadline = time.monotonic() + 60
         match = None
         while match is None and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.05)
-            match = re.search(r"http://127\.0\.0\.1:(\d+)/api/ .*x-api-key: (\S+?)\)", Path(log.name).read_text())
+            match = re.search(r"http://127\.0\.0\.1:(\d+)/api/ (?:.*x-api-key: (\S+?)\))?", Path(log.name).read_text())
         assert match, Path(log.name).read_text()[-2000:]
-        yield Served(f"http://127.0.0.1:{match[1]}", match[2], process.pid, log.name)
+        yield Served(f"http://127.0.0.1:{match[1]}", match[2] or "", process.pid, log.name)
     finally:
         process.terminate()
         process.wait(timeout=30)

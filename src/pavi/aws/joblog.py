@@ -101,6 +101,8 @@ def report_lines(report: dict[str, Any]) -> list[str]:
             + (f", alignment {lanes['alignment']}" if lanes.get("alignment") else "")
             + "".join(f"; {lanes[key]}" for key in ("fallback", "alignment_fallback") if lanes.get(key))
         )
+    if lanes.get("configuration_error"):
+        lines.append(f"CONFIGURATION ERROR: {lanes['configuration_error'].removeprefix('configuration error: ')}")
     if report.get("error"):
         lines.append(f"error: {report['error'].get('error')}: {report['error'].get('cause')}")
     for step in report.get("steps", []):

@@ -21,7 +21,7 @@ from functools import wraps
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,7 +29,9 @@ from pavi.aws.job_store import JobStateError
 from pavi.aws.lanes import entries_per_child_from_env
 from pavi.aws.steps import (
     align_in_lambda,
+    alignment_lane,
     collect_results,
+    lanes_taken,
     prepare_alignment,
     record_failure,
     retrieve_in_lambda,
@@ -96,6 +98,25 @@ def step_handler[Model: BaseModel](
     return wrap
 
 
+def count_fallback(step: str, lanes: dict[str, Any], prefix: str = "") -> None:
+    """A Lambda-lane fallback, as metrics (issue 23, item 4): ``LambdaLaneFallbacks`` by step and
+    reason (the dashboard), ``LambdaLaneFallbacksAll`` (the alarm), and, when the deployment is
+    at fault, ``LambdaLaneConfigurationErrors`` and an error in the log."""
+    reason = lanes.get(f"{prefix}fallback_reason")
+    if not reason:
+        return
+    namespace = metrics.namespace
+    dimensions = {"service": SERVICE}
+    with single_metric("LambdaLaneFallbacks", MetricUnit.Count, 1, namespace=namespace) as fallback:
+        for name, value in {**dimensions, "Step": step, "Reason": str(reason)}.items():
+            fallback.add_dimension(name, value)
+    metrics.add_metric(name="LambdaLaneFallbacksAll", unit=MetricUnit.Count, value=1)
+    logger.warning("the Lambda lane fell back", extra={"step": step, "reason": reason})
+    if lanes.get("configuration_error"):
+        metrics.add_metric(name="LambdaLaneConfigurationErrors", unit=MetricUnit.Count, value=1)
+        logger.error(str(lanes["configuration_error"]), extra={"step": step, "reason": reason})
+
+
 @step_handler(ValidateEvent)
 def validate_input(event: ValidateEvent, context: LambdaContext) -> dict[str, Any]:
     """Input validation: the state machine's first step (:func:`pavi.aws.steps.validate_job`)."""
@@ -128,6 +149,7 @@ def retrieve_entries(event: StepEvent, context: LambdaContext) -> dict[str, Any]
 def prepare_alignment_input(event: StepEvent, context: LambdaContext) -> dict[str, Any]:
     """Alignment-input preparation (:func:`pavi.aws.steps.prepare_alignment`)."""
     logger.append_keys(job_id=event.state.get("job_id"))
+    count_fallback("retrieval", lanes_taken(event.state))
     state = prepare_alignment(event.state, event.entered_at)
     metrics.add_metric(name="EntriesFailed", unit=MetricUnit.Count, value=state["counts"]["entries_failed"])
     logger.info("alignment input prepared", extra={"counts": state["counts"], "can_align": state["can_align"]})
@@ -148,6 +170,7 @@ def align_proteins(event: StepEvent, context: LambdaContext) -> dict[str, Any]:
 def collect_job_results(event: StepEvent, context: LambdaContext) -> dict[str, Any]:
     """Result collection (:func:`pavi.aws.steps.collect_results`)."""
     logger.append_keys(job_id=event.state.get("job_id"))
+    count_fallback("alignment", alignment_lane(event.state), "alignment_")
     summary = collect_results(event.state, event.entered_at, event.inline_alignment_bytes)
     metrics.add_metric(name="JobsCompleted", unit=MetricUnit.Count, value=1)
     logger.info("results collected", extra={"counts": summary["counts"], "results": summary["results"]})
@@ -161,6 +184,7 @@ def record_job_failure(event: StepEvent, context: LambdaContext) -> dict[str, An
     if not job_id:
         raise JobStateError("the failure event names no job (job_id)")
     logger.append_keys(job_id=job_id)
+    count_fallback("alignment", alignment_lane(event.state), "alignment_")
     outcome = record_failure(event.state, job_store(), str(job_id), event.entered_at)
     metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
     logger.warning("job failed", extra={"error": outcome["error"], "cause": outcome["cause"]})

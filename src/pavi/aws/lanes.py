@@ -130,3 +130,33 @@ def lane_figures(entries: list[Entry]) -> dict[str, int]:
 def lambda_lane_fits(figures: dict[str, int]) -> bool:
     """What the ``ChooseLane`` state decides when no lane is asked for."""
     return all(figures[name] <= limit for name, limit in LAMBDA_LANE_LIMITS.items())
+
+
+# Why a Lambda-lane step fell back (issue 23, item 4): the caught error's name -> a reason, the
+# dimension of the LambdaLaneFallbacks metric. AccessDenied and FunctionNotFound are not a job's
+# trouble but the deployment's: every job falls back until an operator fixes it.
+_REASONS = (
+    ("AccessDenied", "AccessDenied"),
+    ("ResourceNotFound", "FunctionNotFound"),
+    ("ResourceNotReady", "FunctionNotReady"),
+    ("TooManyRequests", "Throttled"),
+    ("Timeout", "Timeout"),
+    ("Timedout", "Timeout"),
+)
+CONFIGURATION_REASONS = frozenset({"AccessDenied", "FunctionNotFound"})
+
+
+def fallback_reason(error_name: str) -> str:
+    """The reason of a fallback from the caught error's name (``Lambda.AccessDeniedException``...)."""
+    return next((reason for marker, reason in _REASONS if marker in error_name), "FunctionError")
+
+
+def configuration_error(step: str, reason: str) -> str | None:
+    """What a report and the log say when a fallback is the deployment's fault, else None."""
+    if reason not in CONFIGURATION_REASONS:
+        return None
+    what = "is not allowed to call" if reason == "AccessDenied" else "cannot find"
+    return (
+        f"configuration error: the state machine {what} the Lambda lane's {step} function ({reason}); "
+        "every job falls back to the Batch lane, slower and dearer, until the deployment is fixed"
+    )

@@ -16,7 +16,15 @@ from typing import Any
 
 from pavi.aws.job_requests import load_request, request_reference_of
 from pavi.aws.job_store import STORE_WRITERS, JobPaths, JobStateError, job_report, now_iso, read_json, write_json
-from pavi.aws.lanes import DEFAULT_ENTRIES_PER_CHILD, LANES, lane_figures, plan_array, read_manifest
+from pavi.aws.lanes import (
+    DEFAULT_ENTRIES_PER_CHILD,
+    LANES,
+    configuration_error,
+    fallback_reason,
+    lane_figures,
+    plan_array,
+    read_manifest,
+)
 from pavi.aws.results import provenance, summary, write_views
 from pavi.domain import storage
 from pavi.domain.errors import PaviError, Problem, RequestValidationError
@@ -136,23 +144,29 @@ def align_in_lambda(state: dict[str, Any]) -> dict[str, str]:
     return {"lane": "lambda"}
 
 
-def _lanes_taken(state: dict[str, Any]) -> dict[str, Any]:
+def lanes_taken(state: dict[str, Any]) -> dict[str, Any]:
     """Which lane retrieved the entries, and why the Lambda lane fell back to the Batch lane
     when it did (its error, without a stack trace)."""
     by = state.get("retrieved_by") or {}
     lane = "batch" if "retrieval_error" in state else str(by.get("lane") or "batch")
-    lanes: dict[str, Any] = {"retrieval": lane}
-    if fallback := _fell_back(state.get("lambda_lane_error"), "retrieval", "retrieved them"):
-        lanes["fallback"] = fallback
-    return lanes
+    return {"retrieval": lane, **_fell_back(state.get("lambda_lane_error"), "retrieval", "retrieved them", "")}
 
 
-def _fell_back(error: Any, step: str, then: str) -> str | None:
-    """Why a Lambda-lane step fell back to the Batch lane (its caught error), or None."""
+def _fell_back(error: Any, step: str, then: str, prefix: str) -> dict[str, str]:
+    """Why a Lambda-lane step fell back to the Batch lane (its caught error): ``{prefix}fallback``
+    (what happened), ``{prefix}fallback_reason`` (the metric's dimension) and, when the
+    deployment is at fault, ``configuration_error``; {} when it did not fall back."""
     if not isinstance(error, dict):
-        return None
+        return {}
     name, cause = _error_of(error)
-    return f"the Lambda lane's {step} failed ({name}: {cause}); the Batch lane {then}"
+    reason = fallback_reason(name)
+    said = {
+        f"{prefix}fallback": f"the Lambda lane's {step} failed ({name}: {cause}); the Batch lane {then}",
+        f"{prefix}fallback_reason": reason,
+    }
+    if loud := configuration_error(step, reason):
+        said["configuration_error"] = loud
+    return said
 
 
 def _retrieval_failures(state: dict[str, Any], entry_ids: list[str]) -> dict[str, str]:
@@ -196,7 +210,7 @@ def prepare_alignment(state: dict[str, Any], entered_at: str | None = None) -> d
     failed = [f.to_dict() for f in prepared.failed]
     alternative_errors = [f.to_dict() for f in prepared.alternative_errors]
     excluded = [f.to_dict() for f in prepared.excluded]
-    lanes = _lanes_taken(state)
+    lanes = lanes_taken(state)
     write_json(
         paths.prepared,
         {
@@ -241,7 +255,7 @@ def collect_results(
     write_json(paths.aligned_seq_info, info)
     not_written = write_views(paths, clustal, seqinfo, info)  # issue 21's results: pavi.aws.results
     prepared = _read_prepared(paths)
-    prepared["lanes"] = {**(prepared.get("lanes") or {}), **_alignment_lane(state)}
+    prepared["lanes"] = {**(prepared.get("lanes") or {}), **alignment_lane(state)}
     prepared["provenance"] = provenance(paths, prepared)
     timings = {**state.get("timings", {}), "collect_entered_at": entered_at, "collected_at": now_iso()}
     report = job_report(paths, "completed", state.get("counts", {}), prepared, timings)
@@ -250,17 +264,16 @@ def collect_results(
         report["results_not_written"] = not_written
     write_json(paths.report, report)
     brief = {"job_id": paths.job_id, "status": "completed", "counts": report["counts"], "results": paths.results}
+    brief["lanes"] = report.get("lanes")
     if inline_alignment_bytes is None:
         return {**brief, "timings": timings}
     return {**brief, **summary(report, clustal, inline_alignment_bytes)}
 
 
-def _alignment_lane(state: dict[str, Any]) -> dict[str, str]:
+def alignment_lane(state: dict[str, Any]) -> dict[str, str]:
     """Which lane aligned, and why the Lambda lane fell back when it did."""
     lane = {"alignment": str((state.get("aligned_by") or {}).get("lane") or "batch")}
-    if fallback := _fell_back(state.get("lambda_align_error"), "alignment", "aligned"):
-        lane["alignment_fallback"] = fallback
-    return lane
+    return {**lane, **_fell_back(state.get("lambda_align_error"), "alignment", "aligned", "alignment_")}
 
 
 def _read_prepared(paths: JobPaths) -> dict[str, Any]:

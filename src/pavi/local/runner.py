@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from pavi.aws.joblog import STEP_NAMES, readable_log, report_lines
 from pavi.aws.lanes import share
 from pavi.local.batch_host import BatchJob
-from pavi.local.stack import LOCAL_BUCKET, EmulatedStack
+from pavi.local.stack import INTERPRETER_LOG, LOCAL_BUCKET, EmulatedStack
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -100,7 +100,12 @@ def copy_results(stack: EmulatedStack, job_id: str, out: Path) -> list[Path]:
 
 
 def run(
-    payload_path: str, out: str | None, stream: TextIO = sys.stderr, timeout: float = 3600, lane: str | None = None
+    payload_path: str,
+    out: str | None,
+    stream: TextIO = sys.stderr,
+    timeout: float = 3600,
+    lane: str | None = None,
+    parameters: dict[str, str] | None = None,
 ) -> int:
     """One job through the local stack; ``lane`` (``lambda`` or ``batch``) forces a lane, else
     the state machine chooses as it does on AWS."""
@@ -120,7 +125,7 @@ def run(
     folder = Path(out) if out else Path("pavi-results") / job_id
     folder.mkdir(parents=True, exist_ok=True)
     progress = Progress(total, stream)
-    with EmulatedStack(log_dir=folder / "batch-logs") as stack:
+    with EmulatedStack(log_dir=folder / "batch-logs", parameters=parameters) as stack:
         progress.say(f"job {job_id}: {total if total is not None else '?'} entries, state machine started locally")
         _, arn = stack.start(payload, job_id)
         execution_began = time.monotonic()
@@ -138,7 +143,10 @@ def run(
         copy_results(stack, job_id, folder)
         report_path = folder / "job-report.json"
         report = json.loads(report_path.read_text()) if report_path.exists() else None
-        (folder / "run.log").write_text(readable_log(history, report))
+        interpreter = folder / "batch-logs" / INTERPRETER_LOG
+        said = interpreter.read_text(errors="replace") if interpreter.exists() else ""
+        heading = "\n# the local interpreter's messages (moto; for debugging the local stack)\n"
+        (folder / "run.log").write_text(readable_log(history, report) + (heading + said if said else ""))
         wall = time.monotonic() - began
         working = union_seconds(stack.work_intervals())
     status = description["status"]

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from pavi.local.gateway import MISSING_ROUTE, Gateway
 from pavi.local.retention import Retention
 from pavi.local.stack import LOCAL_BUCKET, EmulatedStack
 
@@ -63,7 +64,6 @@ def proxy_event(
     }
 
 
-PUBLIC_ROUTES = {"/openapi.json", "/api/docs"}  # security: [] in the template, as OPTIONS
 GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload limit (10 MB)
 
 
@@ -74,17 +74,22 @@ class ApiServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], stack: EmulatedStack, api_key: str | None = None):
         self.stack = stack
         self.auth = str(stack.resolver.parameters.get("ApiAuth", "NONE"))
+        self.gateway = Gateway.of(stack.resolver)
         self.api_key = api_key or os.environ.get("PAVI_API_KEY") or secrets.token_urlsafe(24)
         super().__init__(address, _RequestHandler)
 
     def refusal(self, method: str, path: str, headers: dict[str, str]) -> dict[str, Any] | None:
-        """API Gateway's answer to a call the deployment's ``ApiAuth`` refuses, or None.
+        """API Gateway's answer to a call it does not pass to the function, or None: no method
+        for it on its resource (:mod:`pavi.local.gateway`), or refused by the deployment's ``ApiAuth``.
 
         ``API_KEY``: the ``x-api-key`` header must be the stack's key. ``IAM``: a SigV4
         ``Authorization`` header must be there (its signature is not checked locally:
         ``docs/decisions.md`` §21).
         """
-        if method == "OPTIONS" or urlsplit(path).path in PUBLIC_ROUTES or self.auth == "NONE":
+        route, public = self.gateway.decide(method, urlsplit(path).path)
+        if route is None:
+            return dict(MISSING_ROUTE)
+        if public or self.auth == "NONE":
             return None
         given = {k.lower(): v for k, v in headers.items()}
         sent = given.get("x-api-key", "").encode("utf-8", "surrogateescape")  # any bytes a client sends
@@ -119,6 +124,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         headers = dict(self.headers.items())
         length, answer = self._body_length()
         answer = answer or self.server.refusal(self.command, self.path, headers)  # the key before the body
+        if answer is not None:  # an answer of API Gateway's own: its gateway response's headers
+            answer = self.server.gateway.with_headers(answer)
         if answer is not None and (length or "Content-Length" in self.headers or "Transfer-Encoding" in self.headers):
             self.close_connection = True  # a body that is not read: the connection cannot be reused
         body = self.rfile.read(length) if length and answer is None else None
@@ -128,7 +135,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 answer = self.server.stack.invoke(API_FUNCTION, event)
             except RuntimeError as error:  # API Gateway's answer to a function error
                 print(f"pavi serve: {self.command} {self.path}: the API function failed: {error}", file=sys.stderr)
-                answer = {"statusCode": 502, "body": '{"message": "Internal server error"}'}
+                answer = self.server.gateway.with_headers(
+                    {"statusCode": 502, "body": '{"message": "Internal server error"}'}
+                )
         data = answer.get("body") or ""
         payload = base64.b64decode(data) if answer.get("isBase64Encoded") else str(data).encode()
         self.send_response(int(answer.get("statusCode", 500)))
@@ -170,7 +179,7 @@ def exports(stack: EmulatedStack) -> dict[str, str]:
     }
 
 
-def keep_stack_up() -> int:
+def keep_stack_up(parameters: dict[str, str] | None = None) -> int:
     """``pavi stack``: the local stack until interrupted, its ``export`` lines on stdout once ready."""
     import shlex
     import signal
@@ -179,7 +188,7 @@ def keep_stack_up() -> int:
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     keep = int(os.environ.get("PAVI_LOCAL_KEEP_JOBS") or 200)
-    with EmulatedStack() as stack, Retention(stack, keep):
+    with EmulatedStack(parameters=parameters) as stack, Retention(stack, keep):
         for name, value in exports(stack).items():
             print(f"export {name}={shlex.quote(value)}")
         sys.stdout.flush()
@@ -189,10 +198,10 @@ def keep_stack_up() -> int:
     return 0
 
 
-def serve(host: str, port: int) -> int:
+def serve(host: str, port: int, parameters: dict[str, str] | None = None) -> int:
     os.environ.setdefault("PAVI_MAX_ENTRIES", "1000")  # given to the API function (a local setting)
     keep = int(os.environ.get("PAVI_LOCAL_KEEP_JOBS") or 200)
-    with EmulatedStack() as stack, Retention(stack, keep):
+    with EmulatedStack(parameters=parameters) as stack, Retention(stack, keep):
         server = ApiServer((host, port), stack)
         key = f"; send the header x-api-key: {server.api_key}" if server.auth == "API_KEY" else ""
         print(

@@ -46,7 +46,9 @@ from pavi.local.cloudformation import (
 from pavi.local.express import HandOffHook, MachineCaller, camel_case_start, installed
 from pavi.local.genome_folders import GenomeFolders
 from pavi.local.iam import Principal, enforce, provision, role_principals
+from pavi.local.interpreter import INTERPRETER_LOG, interpreter_log, speed_up_sync_polling
 from pavi.local.lambda_host import Faults, LambdaHost
+from pavi.local.parameters import check_overrides
 from pavi.local.template import (
     EXPRESS_MACHINE_RESOURCE,
     REGION,
@@ -57,7 +59,7 @@ from pavi.local.template import (
     functions_on_the_way_to_success,
 )
 
-__all__ = ["LOCAL_BUCKET", "DeployError", "EmulatedStack"]
+__all__ = ["INTERPRETER_LOG", "LOCAL_BUCKET", "DeployError", "EmulatedStack"]
 OPERATOR = "pavi-local-operator"  # the local user this process acts as: an administrator
 _UNSET = object()
 _ACTIVE: list[EmulatedStack] = []  # the one stack running in this process
@@ -77,12 +79,15 @@ class EmulatedStack:
         function_timeouts: dict[str, int] | None = None,
         containers: bool | None = None,
         account: Account | None = None,
+        parameters: dict[str, str] | None = None,
     ):
         """``env``: settings given to every function and job on top of the template's, as a
         deployment's parameters would (``PAVI_*`` variables of this process are too).
         ``containers``: run Batch jobs in their containers (default: unless
         ``PAVI_LOCAL_CONTAINERS=0``). ``in_process_batch`` (or ``PAVI_LOCAL_BATCH=in-process``):
-        Batch jobs as calls in this process. ``account``: the account's settings (a new account)."""
+        Batch jobs as calls in this process. ``account``: the account's settings (a new account).
+        ``parameters``: the template's parameters, as ``sam deploy --parameter-overrides`` gives
+        them (checked as CloudFormation checks them: :mod:`pavi.local.parameters`)."""
         # PAVI_LOCAL_BATCH=in-process: Batch jobs as calls in this process (load tests of the API)
         self.in_process_batch = in_process_batch or os.environ.get("PAVI_LOCAL_BATCH") == "in-process"
         self.function_timeouts = function_timeouts or {}
@@ -105,7 +110,8 @@ class EmulatedStack:
         self.express_state_machine_arn = ""
         self.endpoint = ""
         # what CloudFormation would make of the template (SAM's translation), checked against the account
-        self.resolver = Resolver(translate(self.model.template, self.model.root))
+        check_overrides(self.model.template, parameters or {})
+        self.resolver = Resolver(translate(self.model.template, self.model.root), parameters)
         problems = deploy_problems(self.resolver, self.account)
         if problems:
             raise DeployError(problems)
@@ -195,6 +201,7 @@ class EmulatedStack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.chmod(0o755)  # the jobs' volumes are made here; their users must reach them
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
+        self._closing.enter_context(interpreter_log(self.log_dir / INTERPRETER_LOG))
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -216,7 +223,7 @@ class EmulatedStack:
             }
         )
         reset_clients()
-        self._speed_up_sync_polling()
+        speed_up_sync_polling(SYNC_POLL_SECONDS)
         import urllib.request
 
         def moto_api(path: str, body: bytes) -> None:
@@ -298,17 +305,6 @@ class EmulatedStack:
     def invoke(self, function: str, event: Any) -> Any:
         """Call a function as a client with its own permissions would (the API through API Gateway)."""
         return self.lambdas.call(function, event)
-
-    @staticmethod
-    def _speed_up_sync_polling() -> None:
-        """moto polls a ``.sync`` Batch job every 0.5 s; local jobs take well under a second, so
-        a job would spend most of its time waiting for the poll. Poll every 50 ms here."""
-        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-            state_task_service_callback as callback,
-        )
-
-        if hasattr(callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK"):
-            callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = SYNC_POLL_SECONDS  # type: ignore[misc]
 
     def __exit__(self, *exc: object) -> None:
         from pavi.domain.sources import reset_clients

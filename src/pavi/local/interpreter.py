@@ -1,0 +1,42 @@
+"""Two adjustments to moto's Step Functions interpreter for the local stack."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+INTERPRETER_LOG = "interpreter.log"  # moto's messages, in the stack's log folder
+
+
+@contextmanager
+def interpreter_log(path: Path) -> Iterator[None]:
+    """moto's own messages (its interpreter logs each failed state at ERROR) go to ``path``,
+    not to the user's terminal, inside the block: a run's summary says what failed
+    (issue 23, item 8). ``PAVI_LOCAL_DEBUG`` keeps its debug lines too."""
+    moto = logging.getLogger("moto")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    saved = (moto.level, moto.propagate)
+    moto.addHandler(handler)
+    moto.setLevel(logging.DEBUG if os.environ.get("PAVI_LOCAL_DEBUG") else logging.INFO)
+    moto.propagate = False
+    try:
+        yield
+    finally:
+        moto.removeHandler(handler)
+        handler.close()
+        moto.level, moto.propagate = saved
+
+
+def speed_up_sync_polling(seconds: float) -> None:
+    """moto polls a ``.sync`` Batch job every 0.5 s; local jobs take well under a second, so
+    a job would spend most of its time waiting for the poll. Poll every ``seconds`` here."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as callback,
+    )
+
+    if hasattr(callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK"):
+        callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = seconds  # type: ignore[misc]
