@@ -31,6 +31,7 @@ from pavi.domain import storage
 from pavi.domain.errors import PaviError, RequestValidationError
 from pavi.domain.request import Entry, Job, parse_job
 from pavi.domain.retrieval import retrieve_all
+from pavi.local_commands import add_local_commands
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 EXIT_STOPPED = 128 + signal.SIGTERM  # as a shell reports a process SIGTERM ended
@@ -238,49 +239,6 @@ def stopped_by_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _parameters(args: argparse.Namespace, command: str) -> dict[str, str] | int:
-    """The ``--parameter-overrides``, checked against the template as the deploy would check them."""
-    from pavi.local.parameters import ParameterError, check_overrides, parse_overrides
-    from pavi.local.template import StackModel
-
-    try:
-        overrides = parse_overrides(args.parameter_overrides)
-        check_overrides(StackModel.load().template, overrides)
-    except ParameterError as error:
-        print(f"pavi {command}: {error}", file=sys.stderr)
-        return 2
-    return overrides
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from pavi.local.runner import run
-
-    parameters = _parameters(args, "run")
-    if isinstance(parameters, int):
-        return parameters
-    return run(args.payload, args.out, lane=args.lane, parameters=parameters)
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from pavi.local.serve import serve
-
-    parameters = _parameters(args, "serve")
-    if isinstance(parameters, int):
-        return parameters
-    return serve(args.host, args.port, parameters)
-
-
-def _parameter_option(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--parameter-overrides",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="the template's parameters, as sam deploy takes them (e.g. ApiAuth=NONE); unknown parameters and "
-        "values outside AllowedValues are refused",
-    )
-
-
 def _retrieval_options(command: argparse.ArgumentParser) -> None:
     """--out, --workers and --quiet, shared by 'pavi retrieve' and 'pavi retrieve-share'."""
     command.add_argument("--out", required=True, help="output folder or s3://bucket/prefix/")
@@ -358,59 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     clustalo.set_defaults(handler=cmd_clustalo)
 
-    run = commands.add_parser(
-        "run",
-        help="run a job through the state machine on this machine (offline)",
-        description="Execute statemachine/pipeline.asl.json locally: the Lambda steps run the real handlers, "
-        "the Batch steps the real entrypoint as local processes, storage is a local S3. The results, the "
-        "per-entry files, job-report.json and run.log are copied to --out. Exit 0 completed, 1 failed, "
-        "2 invalid request.",
-    )
-    run.add_argument(
-        "payload", help="JSON file: a list of entries or {'seq_regions': [...]}; relative FASTA paths resolve here"
-    )
-    run.add_argument("--out", default=None, help="results folder (default ./pavi-results/<job-uuid>/)")
-    run.add_argument(
-        "--lane",
-        choices=["lambda", "batch"],
-        default=None,
-        help="force a lane (default: the state machine chooses by the job's size, as on AWS)",
-    )
-    _parameter_option(run)
-    run.set_defaults(handler=cmd_run)
-
-    serve = commands.add_parser(
-        "serve",
-        help="serve the PAVI API locally, jobs running in the local state machine",
-        description="The API's routes (api/openapi.yaml) over HTTP on this machine, through the API function's "
-        "handler, with jobs run by the unmodified state machine locally: for developing the web UI offline.",
-    )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
-    _parameter_option(serve)
-    serve.set_defaults(handler=cmd_serve)
-
-    stack = commands.add_parser(
-        "stack",
-        help="keep the local stack up for the AWS CLI: prints export lines for its endpoint, keys and ARNs",
-        description="Start the local stack (the template's state machines, functions, roles and job bucket) and "
-        "keep it up until interrupted. Once ready, stdout holds export NAME=value lines (AWS_ENDPOINT_URL, "
-        "AWS_DEFAULT_REGION, an administrator's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-        "PAVI_STATE_MACHINE_ARN, PAVI_EXPRESS_STATE_MACHINE_ARN, PAVI_BUCKET) for a shell to eval, so that "
-        "aws stepfunctions and aws s3 commands work against it unchanged.",
-    )
-    _parameter_option(stack)
-    stack.set_defaults(handler=cmd_stack)
+    add_local_commands(commands)
     return parser
-
-
-def cmd_stack(args: argparse.Namespace) -> int:
-    from pavi.local.serve import keep_stack_up
-
-    parameters = _parameters(args, "stack")
-    if isinstance(parameters, int):
-        return parameters
-    return keep_stack_up(parameters)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

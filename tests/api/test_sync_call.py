@@ -74,11 +74,11 @@ def test_a_job_still_in_the_express_workflow_is_running_until_its_report(moto_s3
     s3.create_bucket(Bucket="jobs")
     job = str(uuid.uuid4())
     arn = f"arn:aws:states:us-east-1:123456789012:execution:pavi-pipeline:{job}"
-    assert job_view(sfn, s3, "jobs", arn, job) is None  # no such job
+    assert job_view(sfn, s3, lambda: "jobs", arn, job) is None  # no such job
     s3.put_object(Bucket="jobs", Key=f"work/{job}/request.json", Body=b"{}")
-    assert job_view(sfn, s3, "jobs", arn, job) == JobView("running")
+    assert job_view(sfn, s3, lambda: "jobs", arn, job) == JobView("running")
     s3.put_object(Bucket="jobs", Key=f"results/{job}/job-report.json", Body=b'{"status": "failed"}')
-    assert job_view(sfn, s3, "jobs", arn, job) == JobView("failed")
+    assert job_view(sfn, s3, lambda: "jobs", arn, job) == JobView("failed")
 
 
 def test_an_express_execution_that_ended_without_a_report_is_failed(moto_s3: dict[str, str]) -> None:
@@ -98,7 +98,9 @@ def test_an_express_execution_that_ended_without_a_report_is_failed(moto_s3: dic
         def head_object(self, **where: str) -> dict[str, object]:
             return {**s3.head_object(**where), "LastModified": written}
 
-    view = job_view(sfn, Old(), "jobs", f"arn:aws:states:us-east-1:123456789012:execution:pavi-pipeline:{job}", job)
+    view = job_view(
+        sfn, Old(), lambda: "jobs", f"arn:aws:states:us-east-1:123456789012:execution:pavi-pipeline:{job}", job
+    )
     assert view is not None and view.status == "failed" and "log group" in str(view.detail)
 
 

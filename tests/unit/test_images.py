@@ -66,4 +66,4 @@ def test_the_alignment_image_is_also_the_lambda_lanes_alignment_function() -> No
     local = function["Metadata"]["LocalCodeUri"].rstrip("/")
     assert [f"{local}/{module}.py", f"{config['WorkingDirectory']}/{module}.py"] in copied
     assert "!" + f"{local}/{module}.py" in (ROOT / ".dockerignore").read_text().splitlines()
-    assert function["Properties"]["ImageUri"] == {"Ref": "AlignmentImageUri"}  # the Batch job's image
+    assert function["Properties"]["Code"]["ImageUri"] == {"Ref": "AlignmentImageUri"}  # the Batch job's image

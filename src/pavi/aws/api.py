@@ -126,7 +126,7 @@ def _view(job_uuid: str) -> JobView:
     if not UUID.match(job_uuid):
         raise NotFoundError(f"no job {job_uuid}")
     sfn, s3 = _clients()
-    view = job_view(sfn, s3, _bucket(), _execution_arn(job_uuid), job_uuid)
+    view = job_view(sfn, s3, _bucket, _execution_arn(job_uuid), job_uuid)
     if view is None:
         raise NotFoundError(f"no job {job_uuid}")
     return view

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -66,13 +67,14 @@ def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
         raise
 
 
-def job_view(sfn: Any, s3: Any, bucket: str, execution_arn: str, job_uuid: str) -> JobView | None:
-    """Where the job stands (the module's rules), or None when there is no such job."""
+def job_view(sfn: Any, s3: Any, bucket_of: Callable[[], str], execution_arn: str, job_uuid: str) -> JobView | None:
+    """Where the job stands (the module's rules), or None when there is no such job.
+    ``bucket_of`` names the job bucket, asked only when there is no Standard execution."""
     try:
         description: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
         return JobView(STATUS.get(description["status"], "failed"), description)
     except sfn.exceptions.ExecutionDoesNotExist:
-        pass
+        bucket = bucket_of()
     report_key = f"results/{job_uuid}/job-report.json"
     if _head(s3, bucket, report_key) is not None:
         report = json.loads(s3.get_object(Bucket=bucket, Key=report_key)["Body"].read())

@@ -30,7 +30,7 @@ PARTITION = "aws"
 # What a local deployment passes for the parameters that have no default or name AWS-only things.
 LOCAL_PARAMETERS: dict[str, Any] = {
     "RetrievalImageUri": "local/pavi-seq-retrieval:dev",
-    "AlignmentImageUri": "local/pavi-alignment:dev",
+    "AlignmentImageUri": "local/pavi-alignment@sha256:" + "0" * 64,  # pinned, as the template demands
     "SubnetIds": ["subnet-local"],
     "SecurityGroupIds": ["sg-local"],
     "FastaAllowList": "",  # local files and hosts: PAVI_FASTA_ALLOWLIST, when set, overrides it

@@ -120,14 +120,15 @@ class StackModel:
         defaults = self.template.get("Globals", {}).get("Function", {})
         specs = {}
         for name, resource in self.resources.items():
-            if resource["Type"] != "AWS::Serverless::Function":
+            raw = resource["Type"] == "AWS::Lambda::Function"  # CloudFormation's own: no Globals
+            if resource["Type"] != "AWS::Serverless::Function" and not raw:
                 continue
             props = resource["Properties"]
             env = {
-                **_plain(defaults.get("Environment", {}).get("Variables")),
+                **({} if raw else _plain(defaults.get("Environment", {}).get("Variables"))),
                 **_plain(props.get("Environment", {}).get("Variables")),
             }
-            if props.get("PackageType") == "Image":  # its handler file, as the image holds it
+            if "ImageConfig" in props:  # an image function: its handler file, as the image holds it
                 code, handler = resource["Metadata"]["LocalCodeUri"], props["ImageConfig"]["Command"][0]
             else:
                 code, handler = props["CodeUri"], props.get("Handler", defaults.get("Handler"))

@@ -1,0 +1,80 @@
+"""``sam deploy`` with each section of ``samconfig.toml``, as the SAM CLI itself checks it,
+offline (issue 23, items 1 and 2).
+
+The SAM CLI checks its options before any AWS call: a deploy that gets as far as calling
+AWS (here an endpoint that refuses connections) has passed them. The first defect was that
+every section stopped at ``Missing option '--image-repositories'``: the SAM CLI counted the
+alignment function as an image it had to push.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+from support.project import REPO, copy_project, edit
+
+SAM = REPO / ".tools" / "sam" / "bin" / "sam"
+SECTIONS = sorted({name for name in tomllib.loads((REPO / "samconfig.toml").read_text()) if name != "version"})
+PINNED = "123456789012.dkr.ecr.us-east-1.amazonaws.com/pavi-alignment@sha256:" + "ab" * 32
+
+
+def sam_deploy(folder: Path, section: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    if not SAM.exists():
+        pytest.fail(f"the SAM CLI is missing ({SAM}): scripts/setup-tools.sh installs it")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "AWS_ACCESS_KEY_ID": "offline",
+        "AWS_SECRET_ACCESS_KEY": "offline",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # nothing listens: the first AWS call fails at once
+        "AWS_MAX_ATTEMPTS": "1",
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }
+    command = [str(SAM), "deploy", "--config-env", section, "--no-progressbar", *extra]
+    return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = copy_project(tmp_path_factory.mktemp("deploy"))
+    for name in ("samconfig.toml", "src", "layers"):
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, folder / name)
+    return folder
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_every_samconfig_section_deploys_without_guided_or_an_image_repository(project: Path, section: str) -> None:
+    done = sam_deploy(project, section)
+    said = done.stdout + done.stderr
+    assert "Missing option" not in said and "image-repositor" not in said, said[-2000:]
+    assert "Could not connect to the endpoint URL" in said, said[-2000:]  # it went on to call AWS
+
+
+def test_the_check_still_bites_a_function_sam_would_have_to_push(tmp_path: Path, project: Path) -> None:
+    folder = copy_project(tmp_path / "literal")
+    shutil.copy2(project / "samconfig.toml", folder / "samconfig.toml")
+    edit(folder / "template.yaml", "PackageType: !FindInMap [AlignmentFunction, Package, Type]", "PackageType: Image")
+    done = sam_deploy(folder, "prod")
+    assert "Missing option '--image-repositories'" in done.stderr, done.stderr[-2000:]
+
+
+def test_the_alignment_image_is_refused_unless_pinned_by_digest() -> None:
+    """Item 2: both lanes run AlignmentImageUri, and only a digest names one image for good."""
+    from pavi.local.parameters import ParameterError, check_overrides
+    from pavi.local.template import StackModel
+
+    template = StackModel.load(REPO).template
+    check_overrides(template, {"AlignmentImageUri": PINNED})
+    for tagged in (PINNED.split("@")[0] + ":0.1.0", PINNED.split("@")[0], PINNED[:-1]):
+        with pytest.raises(ParameterError, match="AlignmentImageUri"):
+            check_overrides(template, {"AlignmentImageUri": tagged})
+    resources = template["Resources"]
+    batch = resources["AlignmentJobDefinition"]["Properties"]["ContainerProperties"]["Image"]
+    assert resources["AlignFunction"]["Properties"]["Code"]["ImageUri"] == batch == {"Ref": "AlignmentImageUri"}
