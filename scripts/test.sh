@@ -10,6 +10,16 @@ echo "== ruff" >&2
 .venv/bin/ruff format --check src tests benchmarks functions scripts
 echo "== mypy" >&2
 .venv/bin/mypy
-scripts/checks.sh
-echo "== pytest" >&2
-.venv/bin/pytest "$@"
+# The SAM application's checks run beside the tests (the tests mostly wait on processes and
+# servers: the cores have room); their output follows the tests'.
+checks_log="$(mktemp)"
+scripts/checks.sh >"$checks_log" 2>&1 &
+checks=$!
+echo "== pytest (and scripts/checks.sh beside it)" >&2
+status=0
+# 3 workers on 2 cores; a file's tests on one worker (tests/conftest.py); PAVI_TEST_WORKERS=0: one process
+.venv/bin/pytest -n "${PAVI_TEST_WORKERS:-3}" --dist loadgroup "$@" || status=$?
+wait "$checks" || status=$?
+cat "$checks_log" >&2
+rm -f "$checks_log"
+exit "$status"

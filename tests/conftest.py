@@ -18,6 +18,14 @@ REPO = Path(__file__).resolve().parents[1]
 CONFORMANCE = REPO.parent / "shared" / "conformance"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With xdist's ``--dist loadgroup`` (scripts/test.sh), a test file's tests stay on one
+    worker (their module fixtures, a local stack, are made once) unless a test names its own group."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
 @pytest.fixture(autouse=True)
 def _clean_process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv(ALLOWLIST_ENV, raising=False)

@@ -164,8 +164,9 @@ def test_a_batch_job_killed_mid_run_is_retried_by_its_strategy(tmp_path: Path) -
 
 
 def test_a_lambda_timeout_is_retried(tmp_path: Path) -> None:
-    with EmulatedStack(log_dir=tmp_path / "logs", function_timeouts={"CollectResultsFunction": 1}) as stack:
-        stack.faults.slow["CollectResultsFunction"] = (2.5, 1)  # the first invocation outlives its timeout
+    # 3 s: a collection's retry stays well within it on a loaded machine (about 0.3 s when quiet)
+    with EmulatedStack(log_dir=tmp_path / "logs", function_timeouts={"CollectResultsFunction": 3}) as stack:
+        stack.faults.slow["CollectResultsFunction"] = (4.0, 1)  # the first invocation outlives its timeout
         job_id, arn = stack.start(demo_entries())
         description = stack.wait(arn, 240)
         errors = [e["taskFailedEventDetails"]["error"] for e in stack.history(arn) if e["type"] == "TaskFailed"]
