@@ -13,6 +13,7 @@ from pavi.domain.genome import forget_opened
 from pavi.domain.sources import reset_clients
 from pavi.domain.url_policy import ALLOWLIST_ENV
 from pavi.domain.variant_api import VARIANT_API_ENV, reset_default_client
+from pavi.local.interpreter import quicker_moto_server
 
 REPO = Path(__file__).resolve().parents[1]
 CONFORMANCE = REPO.parent / "shared" / "conformance"
@@ -68,6 +69,7 @@ def genbank_expected(conformance: Path) -> dict[str, str]:
 @pytest.fixture
 def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A local S3 (moto's server on a loopback port) for this process and its child processes."""
+    quicker_moto_server()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -149,7 +149,7 @@ def test_a_batch_job_killed_mid_run_is_retried_by_its_strategy(tmp_path: Path) -
     def kill_first_attempt(job: BatchJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
         if attempt == 1 and job.command[0] == "retrieve-share" and not killed:
             killed.append(job.job_id)  # one child of the retrieval array job
-            time.sleep(0.05)
+            # at once: a process that may run first can finish its share on a busy machine
             process.send_signal(signal.SIGKILL)
 
     with EmulatedStack(log_dir=tmp_path / "logs") as stack:

@@ -242,8 +242,7 @@ class BatchHost:
             return process, None
         readable = tuple(self.local_inputs(job)) if self.local_inputs else ()
         box = sandbox(argv, image, spec.readonly_root, spec.mounts, env, self.log_dir, readable)
-        process = subprocess.Popen(box.argv, stdout=log, stderr=subprocess.STDOUT, env={}, start_new_session=True)
-        return process, box
+        return box.start(log), box
 
     def _run(self, job: BatchJob) -> None:
         if self.in_process:

@@ -20,15 +20,20 @@ The network is the machine's (the jobs reach the local S3 and FASTA hosts on loo
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shlex
 import shutil
+import signal
 import stat
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 ROOT_OWNED = (0, 0, 0o755)  # how Fargate creates a bind mount that the image does not declare
@@ -135,12 +140,39 @@ def _traversable(path: Path) -> bool:
 
 @dataclass
 class Sandbox:
-    """The bubblewrap command for one attempt, and the volumes it made (removed by close)."""
+    """The bubblewrap command for one attempt, and the volumes it made (removed by close).
+
+    :meth:`start` runs it and learns the sandbox's first process (bwrap's ``--info-fd``), the
+    init of its PID namespace; :meth:`close` kills that process, and with it every process of
+    the sandbox, as a task's end ends all its processes. Killing bwrap alone is not enough:
+    ``--die-with-parent`` leaves a window, while bwrap starts, in which the sandbox lives on
+    (found by a test that kills attempts at once: the killed attempt finished its work)."""
 
     argv: list[str]
     volumes: list[Path]
+    init_pid: int | None = None
+
+    def start(self, log: Any) -> subprocess.Popen[bytes]:
+        read, write = os.pipe()
+        argv = [self.argv[0], "--info-fd", str(write), *self.argv[1:]]
+        try:
+            process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, env={}, start_new_session=True, pass_fds=(write,)
+            )
+        finally:
+            os.close(write)
+        info = b""
+        with os.fdopen(read, "rb") as said:  # bwrap writes it once the sandbox's process exists
+            while b"}" not in info and (chunk := said.read1(4096)):
+                info += chunk
+        with contextlib.suppress(ValueError, KeyError):
+            self.init_pid = int(json.loads(info)["child-pid"])
+        return process
 
     def close(self) -> None:
+        if self.init_pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.init_pid, signal.SIGKILL)  # the PID namespace's init: all of it goes
         for folder in self.volumes:
             shutil.rmtree(folder, ignore_errors=True)
 

@@ -1,4 +1,5 @@
-"""Two adjustments to moto's Step Functions interpreter for the local stack."""
+"""Adjustments to moto for the local stack: its Step Functions interpreter's messages and
+polling, and its server's cost per request."""
 
 from __future__ import annotations
 
@@ -40,3 +41,23 @@ def speed_up_sync_polling(seconds: float) -> None:
 
     if hasattr(callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK"):
         callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = seconds  # type: ignore[misc]
+
+
+def quicker_moto_server() -> None:
+    """Two costs of moto's server per request, taken away (idempotent, for the process):
+
+    - it lists moto's package folder (about 180 ``stat`` calls) to route every request: the
+      list is made once;
+    - it speaks HTTP/1.0, so every request opens and closes a connection: HTTP/1.1 keeps
+      them open, as S3 and the other services do.
+
+    Measured with 600 S3 requests through the local stack: 17 ms a request before.
+    """
+    from moto import backends
+    from moto.moto_server import werkzeug_app
+
+    if getattr(backends, "_pavi_listed", None) is None:
+        listed = tuple(backends.list_of_moto_modules())
+        backends._pavi_listed = listed  # type: ignore[attr-defined]
+        backends.list_of_moto_modules = lambda: listed
+    werkzeug_app.MotoRequestHandler.protocol_version = "HTTP/1.1"

@@ -46,7 +46,7 @@ from pavi.local.cloudformation import (
 from pavi.local.express import HandOffHook, MachineCaller, camel_case_start, installed
 from pavi.local.genome_folders import GenomeFolders
 from pavi.local.iam import Principal, enforce, provision, role_principals
-from pavi.local.interpreter import INTERPRETER_LOG, interpreter_log, speed_up_sync_polling
+from pavi.local.interpreter import INTERPRETER_LOG, interpreter_log, quicker_moto_server, speed_up_sync_polling
 from pavi.local.lambda_host import Faults, LambdaHost
 from pavi.local.parameters import check_overrides
 from pavi.local.template import (
@@ -201,6 +201,7 @@ class EmulatedStack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.chmod(0o755)  # the jobs' volumes are made here; their users must reach them
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
+        quicker_moto_server()
         self._closing.enter_context(interpreter_log(self.log_dir / INTERPRETER_LOG))
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
