@@ -67,6 +67,17 @@ def test_a_job_too_large_for_the_lambda_lane_goes_on_as_the_same_job(served: Ser
     assert code == 200 and b"lanes: retrieval batch, alignment batch" in data
 
 
+def test_a_handed_off_bare_list_is_replayed_not_refused(served: Served) -> None:
+    """The web UI's body is the bare list; a job handed to the Standard workflow carries the
+    request by reference (its digest): a retry with the same key and body is the same job."""
+    many = [dict(demo_entries()[0], unique_entry_id=f"b{n}") for n in range(LAMBDA_LANE_LIMITS["entries"] + 1)]
+    key = str(uuid.uuid4())
+    status, job, _ = post(served, "wait=20", key, many)
+    assert status == 201 and job["status"] == "running"
+    again, replayed, headers = post(served, "wait=20", key, many)
+    assert again == 201 and replayed["uuid"] == job["uuid"] and headers["Idempotent-Replayed"] == "true"
+
+
 def test_a_job_still_in_the_express_workflow_is_running_until_its_report(moto_s3: dict[str, str]) -> None:
     import boto3
 

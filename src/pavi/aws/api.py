@@ -235,7 +235,10 @@ def _first_request(job_uuid: str) -> Any:
 def _same_request(first: Any, payload: Any, job_uuid: str) -> bool:
     paths = JobPaths(f"s3://{_bucket()}", job_uuid)
     if isinstance(first, dict) and "request_sha256" in first:  # by reference (a large one, or handed off)
-        return bool(first["request_sha256"] == request_reference(payload, paths, write=False)["request_sha256"])
+        # the body as it came, or as the execution took it (a bare list is {"seq_regions": [...]})
+        forms = [payload, execution_input(payload, paths, write=False)]
+        digests = {request_reference(form, paths, write=False)["request_sha256"] for form in forms}
+        return first["request_sha256"] in digests
     return bool(first == execution_input(payload, paths, write=False))
 
 
