@@ -106,8 +106,8 @@ def test_an_express_execution_that_ended_without_a_report_is_failed(moto_s3: dic
     class Old:  # S3 as it answers once the Express workflow's longest execution has passed
         exceptions = s3.exceptions
 
-        def head_object(self, **where: str) -> dict[str, object]:
-            return {**s3.head_object(**where), "LastModified": written}
+        def get_object(self, **where: str) -> dict[str, object]:
+            return {**s3.get_object(**where), "LastModified": written}
 
     view = job_view(
         sfn, Old(), lambda: "jobs", f"arn:aws:states:us-east-1:123456789012:execution:pavi-pipeline:{job}", job

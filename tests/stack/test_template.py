@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pavi.cli import build_parser
-from pavi.local.template import StackModel
+from pavi.local.template import StackModel, states_of
 
 REPO = Path(__file__).resolve().parents[2]
 # Actions whose IAM resource can only be "*" (no resource-level permissions exist for them).
@@ -40,14 +40,8 @@ def asl(model: StackModel) -> dict[str, Any]:
 
 
 def tasks(states: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every Task state, inside Map iterations too."""
-    found = []
-    for state in states.values():
-        if state["Type"] == "Task":
-            found.append(state)
-        if state["Type"] == "Map":
-            found += tasks(state["ItemProcessor"]["States"])
-    return found
+    """Every Task state, inside Map iterations and Parallel branches too."""
+    return [state for _, _, state in states_of({"States": states}) if state["Type"] == "Task"]
 
 
 def test_every_placeholder_has_a_substitution_and_every_substitution_is_used(model: StackModel) -> None:

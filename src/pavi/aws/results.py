@@ -74,11 +74,11 @@ def write_views(paths: JobPaths, clustal: str, seqinfo: dict[str, Any], info: di
 
 
 def summary(report: dict[str, Any], clustal: str, inline_bytes: int) -> dict[str, Any]:
-    """What the Express workflow answers beside the status and counts: the lanes, every
-    result's location, and the Clustal text when it is at most ``inline_bytes`` (Express's
-    output is capped at 256 KB; a larger alignment is read from ``results.alignment``)."""
+    """What the Express workflow answers beside the status, counts and lanes: every result's
+    location, and the Clustal text when it is at most ``inline_bytes`` (Express's output is
+    capped at 256 KB; a larger alignment is read from ``results.alignment``)."""
     size = len(clustal.encode())
-    answer: dict[str, Any] = {"lanes": report.get("lanes"), "result_files": report["results"]}
+    answer: dict[str, Any] = {"result_files": report["results"]}
     if size <= inline_bytes:
         answer["alignment_clustal"] = clustal
     else:

@@ -240,8 +240,8 @@ def collect_results(
 ) -> dict[str, Any]:
     """Result collection: ``aligned_seq_info.json`` from the seqinfo maps and the alignment,
     and the job report (status ``completed``). Returns the job's summary: with
-    ``inline_alignment_bytes`` (the Express workflow's answer) also its lanes, every result's
-    location and the Clustal text when it is no larger (:func:`pavi.aws.results.summary`)."""
+    ``inline_alignment_bytes`` (the Express workflow's answer) also every result's location
+    and the Clustal text when it is no larger (:func:`pavi.aws.results.summary`)."""
     from pavi.domain.alignment import aligned_seq_info, parse_clustal
 
     entered_at = entered_at or now_iso()

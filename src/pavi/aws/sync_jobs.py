@@ -57,10 +57,11 @@ class JobView:
     detail: str | None = None
 
 
-def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+def _fetch(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """``GetObject``'s answer (``Body``, ``LastModified``), or None when there is no such key."""
     try:
-        head: dict[str, Any] = s3.head_object(Bucket=bucket, Key=key)
-        return head
+        found: dict[str, Any] = s3.get_object(Bucket=bucket, Key=key)
+        return found
     except s3.exceptions.ClientError as error:
         if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
             return None
@@ -75,11 +76,10 @@ def job_view(sfn: Any, s3: Any, bucket_of: Callable[[], str], execution_arn: str
         return JobView(STATUS.get(description["status"], "failed"), description)
     except sfn.exceptions.ExecutionDoesNotExist:
         bucket = bucket_of()
-    report_key = f"results/{job_uuid}/job-report.json"
-    if _head(s3, bucket, report_key) is not None:
-        report = json.loads(s3.get_object(Bucket=bucket, Key=report_key)["Body"].read())
-        return JobView("completed" if report.get("status") == "completed" else "failed")
-    request = _head(s3, bucket, f"work/{job_uuid}/request.json")
+    report = _fetch(s3, bucket, f"results/{job_uuid}/job-report.json")
+    if report is not None:
+        return JobView("completed" if json.loads(report["Body"].read()).get("status") == "completed" else "failed")
+    request = _fetch(s3, bucket, f"work/{job_uuid}/request.json")
     if request is None:
         return None
     age = (datetime.now(UTC) - request["LastModified"]).total_seconds()
@@ -91,10 +91,8 @@ def job_view(sfn: Any, s3: Any, bucket_of: Callable[[], str], execution_arn: str
 
 def stored_request(s3: Any, bucket: str, job_uuid: str) -> Any:
     """The request the Express validation kept for a job, or None."""
-    key = f"work/{job_uuid}/request.json"
-    if _head(s3, bucket, key) is None:
-        return None
-    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    found = _fetch(s3, bucket, f"work/{job_uuid}/request.json")
+    return None if found is None else json.loads(found["Body"].read())
 
 
 def sync_client(wait: int) -> Any:

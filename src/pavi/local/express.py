@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from pavi.local.iam import ALLOW, Principal, denial_message
+from pavi.local.template import states_of
 
 EXPRESS_SECONDS = 300.0  # Express's longest execution
 PAYLOAD_LIMIT = 262_144  # bytes of input or output
@@ -108,19 +109,9 @@ class MachineCaller:
         return self.current().allows(action, resource, context)
 
 
-def _states(machine: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    for name, state in (machine.get("States") or {}).items():
-        yield f"{path}/States/{name}", state
-        for key in ("ItemProcessor", "Iterator"):
-            if isinstance(state.get(key), dict):
-                yield from _states(state[key], f"{path}/States/{name}/{key}")
-        for index, branch in enumerate(state.get("Branches") or []):
-            yield from _states(branch, f"{path}/States/{name}/Branches[{index}]")
-
-
 def express_problem(definition: str) -> str | None:
     """AWS's message refusing ``definition`` for an EXPRESS machine, or None."""
-    for path, state in _states(json.loads(definition), ""):
+    for path, _, state in states_of(json.loads(definition)):
         resource = str(state.get("Resource", "")) if state.get("Type") == "Task" else ""
         waits = resource.startswith("arn:aws:states:::") and resource.endswith(WAITING_INTEGRATIONS)
         if ":activity:" in resource:

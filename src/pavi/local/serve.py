@@ -22,7 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from pavi.local.gateway import MISSING_ROUTE, Gateway
 from pavi.local.retention import Retention
-from pavi.local.stack import LOCAL_BUCKET, EmulatedStack
+from pavi.local.stack import LOCAL_BUCKET, OPERATOR, EmulatedStack
+from pavi.local.template import REGION
 
 API_FUNCTION = "ApiFunction"
 
@@ -162,9 +163,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
 def exports(stack: EmulatedStack) -> dict[str, str]:
     """What a shell needs for the AWS CLI (or any SDK) to use the local stack: its endpoint,
     region and an administrator's keys, and the stack's outputs."""
-    from pavi.local.stack import OPERATOR
-    from pavi.local.template import REGION
-
     keys = stack.principals[OPERATOR].credentials
     return {
         "AWS_ENDPOINT_URL": stack.endpoint,

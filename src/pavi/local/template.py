@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -194,17 +195,21 @@ class StackModel:
         raise ValueError(f"no local value for the substitution {value!r}")
 
 
+def states_of(machine: dict[str, Any], path: str = "") -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Every state of an ASL definition, inside Map iterations and Parallel branches too:
+    (its path in the definition, its name, the state)."""
+    for name, state in (machine.get("States") or {}).items():
+        yield f"{path}/States/{name}", name, state
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), dict):
+                yield from states_of(state[key], f"{path}/States/{name}/{key}")
+        for index, branch in enumerate(state.get("Branches") or []):
+            yield from states_of(branch, f"{path}/States/{name}/Branches[{index}]")
+
+
 def functions_on_the_way_to_success(definition: dict[str, Any], functions: dict[str, FunctionSpec]) -> list[str]:
     """The functions a state machine calls outside its Catch handlers (worth warming)."""
-
-    def states(machine: dict[str, Any]) -> dict[str, Any]:
-        found = dict(machine["States"])
-        for state in machine["States"].values():
-            if "ItemProcessor" in state:
-                found.update(states(state["ItemProcessor"]))
-        return found
-
-    every = states(definition)
+    every = {name: state for _, name, state in states_of(definition)}
     handlers = {c["Next"] for state in every.values() for c in state.get("Catch", [])}
     called = {json.dumps(s.get("Parameters", {})) for n, s in every.items() if n not in handlers}
     return [name for name, spec in functions.items() if any(spec.arn in text for text in called)]
