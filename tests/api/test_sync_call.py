@@ -121,7 +121,9 @@ def test_an_express_execution_that_ended_without_a_report_is_failed(moto_s3: dic
         ("wait=10", 10),
         ("WAIT = 3", 3),
         ('wait="7"', 7),
-        ("respond-async, wait=100", MAX_WAIT),
+        ("respond-async, wait=100", None),  # RFC 7240: respond-async wins
+        ("wait=5, respond-async", None),
+        ("wait=100", MAX_WAIT),
         ("return=minimal; foo=bar, wait=2;x=y", 2),
         ("wait=-1", None),
         ("wait=soon", None),

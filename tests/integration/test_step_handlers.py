@@ -13,6 +13,7 @@ from support.genomes import GeneDesign, write_fasta
 from support.lambdas import FakeContext, load_handler
 
 from pavi import cli
+from pavi.aws.job_requests import JobIdClaimed, canonical_request, reference
 from pavi.aws.job_store import JobPaths, JobStateError, now_iso
 from pavi.domain.errors import RequestValidationError
 
@@ -82,7 +83,9 @@ def run_retrieval(state: dict[str, Any]) -> None:
 
 def test_happy_path_writes_the_results_and_a_completed_report(store: str, handlers: Any, entries: Any) -> None:
     payload = {"seq_regions": [entries["missense"], entries["start_lost"]]}
-    state = handlers["validate"]({"input": payload, "job_id": "job-1", "started_at": now_iso()}, FakeContext())
+    state = handlers["validate"](
+        {"input": payload, "job_id": "job-1", "execution_id": "job-1-execution", "started_at": now_iso()}, FakeContext()
+    )
     assert state["entry_count"] == 2 and state["array"] == {"children": 2, "per_child": "1"}
     assert json.loads(s3_text(state["manifest"]))["entry_ids"] == ["a_missense", "b_start_lost"]
     assert "entries" not in state  # the state's size does not grow with the entries
@@ -130,7 +133,9 @@ def test_happy_path_writes_the_results_and_a_completed_report(store: str, handle
 
 def test_a_failed_reference_stops_the_job_and_the_report_names_it(store: str, handlers: Any, entries: Any) -> None:
     payload = [entries["missense"], entries["missing"]]
-    state = handlers["validate"]({"input": payload, "job_id": "job-2"}, FakeContext())
+    state = handlers["validate"](
+        {"input": payload, "job_id": "job-2", "execution_id": "job-2-execution"}, FakeContext()
+    )
     run_retrieval(state)
     prepared = handlers["prepare_alignment"]({"state": state}, FakeContext())
     assert prepared["can_align"] is False
@@ -147,7 +152,8 @@ def test_a_failed_reference_stops_the_job_and_the_report_names_it(store: str, ha
 
 def test_an_entry_whose_files_are_missing_counts_as_failed(store: str, handlers: Any, entries: Any) -> None:
     state = handlers["validate"](
-        {"input": [entries["missense"], entries["start_lost"]], "job_id": "job-3"}, FakeContext()
+        {"input": [entries["missense"], entries["start_lost"]], "job_id": "job-3", "execution_id": "job-3-execution"},
+        FakeContext(),
     )
     assert run_child(state, 0) == 0
     # child 1 (b_start_lost) failed after its retries: the array job's catcher left the error
@@ -166,7 +172,9 @@ def test_an_entry_whose_files_are_missing_counts_as_failed(store: str, handlers:
 
 
 def test_collection_without_an_alignment_is_an_error_not_a_result(store: str, handlers: Any, entries: Any) -> None:
-    state = handlers["validate"]({"input": [entries["missense"]], "job_id": "job-4"}, FakeContext())
+    state = handlers["validate"](
+        {"input": [entries["missense"]], "job_id": "job-4", "execution_id": "job-4-execution"}, FakeContext()
+    )
     run_retrieval(state)
     prepared = handlers["prepare_alignment"]({"state": state}, FakeContext())
     with pytest.raises(JobStateError, match=r"alignment-output\.aln does not exist"):
@@ -180,7 +188,10 @@ def test_validation_lists_every_problem_and_refuses_urls_off_the_allow_list(
     bad = dict(entries["missense"], unique_entry_id="no spaces allowed")
     del bad["seq_id"]
     with pytest.raises(RequestValidationError) as caught:
-        handlers["validate"]({"input": [bad, {"base_seq_name": "x"}], "job_id": "job-5"}, FakeContext())
+        handlers["validate"](
+            {"input": [bad, {"base_seq_name": "x"}], "job_id": "job-5", "execution_id": "job-5-execution"},
+            FakeContext(),
+        )
     fields = {(p.entry_index, p.field) for p in caught.value.problems}
     assert {(0, "unique_entry_id"), (0, "seq_id"), (1, "unique_entry_id"), (1, "fasta_file_url")} <= fields
     monkeypatch.setenv("PAVI_FASTA_ALLOWLIST", "s3://genomes-bucket")
@@ -190,27 +201,63 @@ def test_validation_lists_every_problem_and_refuses_urls_off_the_allow_list(
         dict(entries["missense"], unique_entry_id="c"),
     ]
     with pytest.raises(RequestValidationError) as caught:
-        handlers["validate"]({"input": hostile, "job_id": "job-5"}, FakeContext())
+        handlers["validate"]({"input": hostile, "job_id": "job-5", "execution_id": "job-5-execution"}, FakeContext())
     assert [(p.entry_index, p.field) for p in caught.value.problems] == [
         (0, "fasta_file_url"),
         (1, "fasta_file_url"),
         (2, "fasta_file_url"),
     ]
-    assert s3_keys(f"{STORE}/work/job-5/") == []  # nothing written for a refused request
+    # nothing written for a refused request but the execution's claim of its job ID
+    assert s3_keys(f"{STORE}/work/job-5/") == ["work/job-5/execution.json"]
 
 
-def test_a_large_request_is_read_from_the_store_and_only_from_its_work_prefix(
-    store: str, handlers: Any, entries: Any
-) -> None:
-    boto3.client("s3").put_object(
-        Bucket=BUCKET, Key="work/job-6/request.json", Body=json.dumps([entries["missense"]]).encode()
-    )
+def test_a_kept_request_is_read_only_from_its_own_job(store: str, handlers: Any, entries: Any) -> None:
+    """Issue 27: a request by reference is this job's own ``work/{job}/request.json`` with the
+    digest it was started with; another job's request, or another bucket's object, is refused."""
+    body = canonical_request([entries["missense"]])
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="work/job-6/request.json", Body=body)
     state = handlers["validate"](
-        {"input": {"request_uri": f"{STORE}/work/job-6/request.json"}, "job_id": "job-6"}, FakeContext()
+        {"input": reference(JobPaths(STORE, "job-6"), body), "job_id": "job-6", "execution_id": "e6"}, FakeContext()
     )
     assert json.loads(s3_text(state["manifest"]))["entry_ids"] == ["a_missense"]
-    with pytest.raises(RequestValidationError, match="not inside this job store"):
-        handlers["validate"]({"input": {"request_uri": "s3://other/secret.json"}, "job_id": "job-7"}, FakeContext())
+    for uri in ("s3://other/secret.json", f"{STORE}/work/job-6/request.json", f"{STORE}/work/job-6/../job-6/x"):
+        with pytest.raises(RequestValidationError, match=r"is not this job's request \(s3://pavi-jobs/work/job-7/"):
+            handlers["validate"](
+                {"input": {"request_uri": uri}, "job_id": "job-7", "execution_id": "e7"}, FakeContext()
+            )
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="work/job-8/request.json", Body=body)
+    forged = {"request_uri": f"{STORE}/work/job-8/request.json", "request_sha256": "0" * 64}
+    with pytest.raises(RequestValidationError, match="not the request this execution was started with"):
+        handlers["validate"]({"input": forged, "job_id": "job-8", "execution_id": "e8"}, FakeContext())
+
+
+def test_a_job_id_is_run_by_one_execution_and_never_over_kept_results(store: str, handlers: Any, entries: Any) -> None:
+    """Issue 27, item 2: a second execution under a claimed job ID fails with JobIdClaimed before
+    it writes anything; a retried validation of the same execution, and the Standard execution the
+    Express one hands the job to, are the claim's own; a job ID with a report is taken."""
+    first = {"input": [entries["missense"]], "job_id": "job-9", "execution_id": "arn:express:job-9:1"}
+    standard = "arn:aws:states:us-east-1:1:stateMachine:pipeline"
+    handlers["validate"]({**first, "hands_off_to": standard}, FakeContext())
+    written = {key: s3_text(f"{STORE}/{key}") for key in s3_keys(f"{STORE}/work/job-9/")}
+    handlers["validate"]({**first, "hands_off_to": standard}, FakeContext())  # a retry: the same claim
+    other = {"input": [entries["start_lost"]], "job_id": "job-9", "execution_id": "arn:express:job-9:2"}
+    with pytest.raises(JobIdClaimed, match="job ID job-9 is run by another execution"):
+        handlers["validate"](other, FakeContext())
+    assert {key: s3_text(f"{STORE}/{key}") for key in s3_keys(f"{STORE}/work/job-9/")} == written
+    kept = reference(JobPaths(STORE, "job-9"), canonical_request([entries["missense"]]))
+    handed = {"input": {**kept, "lane": "batch"}, "job_id": "job-9", "execution_id": f"{standard}:job-9"}
+    handed["execution_id"] = handed["execution_id"].replace(":stateMachine:", ":execution:")
+    assert handlers["validate"](handed, FakeContext())["lane"] == "batch"
+    # an inline request under a job ID that holds another request
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="work/job-10/request.json", Body=b'{"seq_regions":[]}')
+    inline = {"input": [entries["missense"]], "job_id": "job-10", "execution_id": "e10"}
+    with pytest.raises(JobIdClaimed, match="job ID job-10 holds another request"):
+        handlers["validate"](inline, FakeContext())
+    # work/ expired, the report kept: the job ID is taken
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="results/job-11/job-report.json", Body=b"{}")
+    with pytest.raises(JobIdClaimed, match="job ID job-11 has results already"):
+        handlers["validate"]({"input": [entries["missense"]], "job_id": "job-11", "execution_id": "e11"}, FakeContext())
+    assert s3_keys(f"{STORE}/work/job-11/") == ["work/job-11/execution.json"]
 
 
 def test_a_validation_failure_gets_a_report_with_the_message_and_no_stack_trace(store: str, handlers: Any) -> None:

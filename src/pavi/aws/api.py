@@ -29,11 +29,11 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from pavi.aws import api_docs
-from pavi.aws.job_requests import execution_input, request_reference
+from pavi.aws.job_requests import canonical_request, claim_key, claim_request, digest, reference
 from pavi.aws.job_store import ALIGNMENT_FORMATS, EXTRA_RESULTS, MEDIA_TYPES, TEXT, JobPaths
 from pavi.aws.joblog import execution_history, readable_log
 from pavi.aws.steps import url_problems
-from pavi.aws.sync_jobs import JobView, job_view, prefer_wait, run_synchronously, stored_request
+from pavi.aws.sync_jobs import JobView, job_view, prefer_wait, run_synchronously
 from pavi.domain.errors import EntryLimitError, JobSizeError, Problem, RequestValidationError
 from pavi.domain.request import MAX_DEPTH, nesting_depth, parse_job
 from pavi.domain.url_policy import UrlPolicy
@@ -47,7 +47,6 @@ DEFAULT_INLINE_RESULT = 4 * 1024 * 1024
 PRESIGNED_SECONDS = 300
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-IDEMPOTENCY_NAMESPACE = uuid.UUID("5d1f9a7e-3c1b-4f5e-9b8e-2f0c6a4d7e91")
 TSV = MEDIA_TYPES[".tsv"]
 RESULTS = {  # the file names are the job store's (pavi.aws.job_store), served as they are
     "alignment": ALIGNMENT_FORMATS["clustal"],
@@ -143,6 +142,7 @@ def openapi_document() -> Response[str]:
 
 
 @app.get("/api/docs")
+@app.get("/docs")  # the previous web UI rewrites its /api/docs to the API's /docs (FastAPI's path)
 def openapi_page() -> Response[str]:
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=api_docs.page())
 
@@ -183,22 +183,27 @@ def create_job() -> Response[str]:
     if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
         problem = Problem(None, IDEMPOTENCY_HEADER, "1 to 255 printable ASCII characters (a UUID is best)")
         return _problems(400, f"invalid {IDEMPOTENCY_HEADER}", [problem])
-    job_uuid = _job_uuid(key)
-    sfn, _ = _clients()
-    if key is not None and (replayed := _replay(job_uuid, payload)) is not None:
-        return replayed
-    start = execution_input(payload, JobPaths(f"s3://{_bucket()}", job_uuid))
+    # the job ID is claimed before anything runs (pavi.aws.job_requests): a key names one job of
+    # one request; the execution's input is that request by reference, nothing else of the body
+    body = canonical_request(payload)
+    request_sha256 = digest(body)
+    store = f"s3://{_bucket()}"
+    if key is None:
+        job_uuid = str(uuid.uuid4())
+    else:
+        claimed, record = claim_key(store, _caller(), key, request_sha256)
+        job_uuid = str(record["job_id"])
+        if claimed == "taken":
+            return _replay(job_uuid, str(record.get("request_sha256")), request_sha256)
+    paths = JobPaths(store, job_uuid)
+    claim_request(paths, body)
+    start = reference(paths, body)
     wait = prefer_wait(app.current_event.headers.get("Prefer"))
     express = os.environ.get("EXPRESS_STATE_MACHINE_ARN", "").strip()
     if wait is not None and express:
         return _run_and_wait(express, job_uuid, start, wait, len(job.seq_regions))
-    try:
-        sfn.start_execution(stateMachineArn=_state_machine_arn(), name=job_uuid, input=json.dumps(start))
-    except sfn.exceptions.ExecutionAlreadyExists:  # two retries at once: the other one started it
-        replayed = _replay(job_uuid, payload)
-        if replayed is None:
-            raise
-        return replayed
+    sfn, _ = _clients()
+    sfn.start_execution(stateMachineArn=_state_machine_arn(), name=job_uuid, input=json.dumps(start))
     logger.info("job started", extra={"job_id": job_uuid, "entries": len(job.seq_regions)})
     return _json(201, _job(job_uuid, "pending"))
 
@@ -221,47 +226,25 @@ def _run_and_wait(express: str, job_uuid: str, start: dict[str, Any], wait: int,
     return _json(201, body, {"Preference-Applied": f"wait={wait}"})
 
 
-def _first_request(job_uuid: str) -> Any:
-    """What a job was started with: its Standard execution's input, or the request the Express
-    workflow kept; None when there is no such job yet."""
-    sfn, s3 = _clients()
-    try:
-        return json.loads(sfn.describe_execution(executionArn=_execution_arn(job_uuid)).get("input") or "null")
-    except sfn.exceptions.ExecutionDoesNotExist:
-        kept = stored_request(s3, _bucket(), job_uuid)
-        return None if kept is None else execution_input(kept, JobPaths(f"s3://{_bucket()}", job_uuid), write=False)
-
-
-def _same_request(first: Any, payload: Any, job_uuid: str) -> bool:
-    paths = JobPaths(f"s3://{_bucket()}", job_uuid)
-    if isinstance(first, dict) and "request_sha256" in first:  # by reference (a large one, or handed off)
-        # the body as it came, or as the execution took it (a bare list is {"seq_regions": [...]})
-        forms = [payload, execution_input(payload, paths, write=False)]
-        digests = {request_reference(form, paths, write=False)["request_sha256"] for form in forms}
-        return first["request_sha256"] in digests
-    return bool(first == execution_input(payload, paths, write=False))
-
-
-def _replay(job_uuid: str, payload: Any) -> Response[str] | None:
-    """The answer to a retry: the job its idempotency key started (201, ``Idempotent-Replayed``),
-    409 when that job was started with another body, None when there is no such job yet."""
-    first = _first_request(job_uuid)
-    if first is None:
-        return None
-    if not _same_request(first, payload, job_uuid):
+def _replay(job_uuid: str, first_sha256: str, request_sha256: str) -> Response[str]:
+    """The answer to a request whose idempotency key names a job already: that job (201,
+    ``Idempotent-Replayed``) when it was started with the same request, however many copies
+    arrive at once (one execution runs it), else 409."""
+    if first_sha256 != request_sha256:
         problem = Problem(None, IDEMPOTENCY_HEADER, f"job {job_uuid} was started with this key and another body")
         return _problems(409, f"{IDEMPOTENCY_HEADER} used already for another request", [problem])
     logger.info("job replayed", extra={"job_id": job_uuid})
     return _json(201, _job(job_uuid, "pending"), {"Idempotent-Replayed": "true"})
 
 
-def _job_uuid(key: str | None) -> str:
-    """A new job's uuid: random, or derived from the client's idempotency key, so that a retry
-    names the same execution (scoped by the caller's API key when there is one)."""
-    if key is None:
-        return str(uuid.uuid4())
-    caller = (app.current_event.request_context.identity.api_key_id or "") if app.current_event.request_context else ""
-    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{caller}\n{key}"))
+def _caller() -> str:
+    """Who is calling, as API Gateway identified them: the API key's ID (``ApiAuth=API_KEY``) or the
+    signer's ARN (``IAM``); empty for an anonymous caller (``NONE``), whose keys share one space."""
+    context = app.current_event.request_context
+    if context is None:
+        return ""
+    identity = context.identity
+    return str(identity.api_key_id or identity.user_arn or identity.caller or "")
 
 
 @app.get("/api/pipeline-job/<job_uuid>")

@@ -6,7 +6,8 @@ one metric).
 
 The state machine builds them in ``statemachine/pipeline.asl.json``:
 
-- validation: ``{"input": <execution input>, "job_id": $$.Execution.Name, "started_at": $$.Execution.StartTime}``
+- validation: ``{"input": <execution input>, "job_id": $$.Execution.Name, "execution_id": $$.Execution.Id,
+  "started_at": $$.Execution.StartTime}`` (the Express workflow adds ``keep_request`` and ``hands_off_to``)
 - preparation, collection: ``{"state": $, "entered_at": $$.State.EnteredTime}``
 - failure recording: ``{"state": $, "job_id": $$.Execution.Name, "entered_at": $$.State.EnteredTime}``
 
@@ -52,6 +53,9 @@ class ValidateEvent(BaseModel):
     job_id: str = Field(min_length=1, max_length=80)
     started_at: str | None = None
     keep_request: bool = False  # the Express workflow's: the request kept for a hand-off
+    # $$.Execution.Id: the one execution that runs the job (pavi.aws.job_requests.claim_execution)
+    execution_id: str = Field(min_length=1, max_length=2048)
+    hands_off_to: str | None = Field(default=None, max_length=2048)  # the Express workflow's: the Standard machine
 
 
 class StepEvent(BaseModel):
@@ -129,6 +133,8 @@ def validate_input(event: ValidateEvent, context: LambdaContext) -> dict[str, An
         event.started_at,
         entries_per_child=per_child,
         keep_request=event.keep_request,
+        execution_id=event.execution_id,
+        hands_off_to=event.hands_off_to,
     )
     metrics.add_metric(name="JobEntries", unit=MetricUnit.Count, value=state["entry_count"])
     logger.info("request valid", extra={"entries": state["entry_count"]})

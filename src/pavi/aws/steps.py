@@ -14,7 +14,14 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pavi.aws.job_requests import load_request, request_reference_of
+from pavi.aws.job_requests import (
+    by_reference,
+    canonical_request,
+    claim_execution,
+    claim_request,
+    kept_request,
+    reference,
+)
 from pavi.aws.job_store import STORE_WRITERS, JobPaths, JobStateError, job_report, now_iso, read_json, write_json
 from pavi.aws.lanes import (
     DEFAULT_ENTRIES_PER_CHILD,
@@ -60,20 +67,33 @@ def validate_job(
     policy: UrlPolicy | None = None,
     entries_per_child: int = DEFAULT_ENTRIES_PER_CHILD,
     keep_request: bool = False,
+    execution_id: str | None = None,
+    hands_off_to: str | None = None,
 ) -> dict[str, Any]:
-    """Validation step: check the request (every problem listed, the allow-list included),
-    write each normalised entry and the manifest, and return the job state: locations, and
-    how the retrieval array job shares the entries out (its size does not grow with them).
-    ``keep_request`` (the Express workflow): the request is also kept in the job store and the
-    state names it (``request``), so that the job can be handed to the Standard workflow by reference."""
+    """Validation step: claim the job ID for this execution (``execution_id``; a job ID another
+    execution runs, or that has results, raises :class:`~pavi.aws.job_requests.JobIdClaimed` before
+    anything of the job is read or written), check the request (every problem listed, the
+    allow-list included), write each normalised entry and the manifest, and return the job state:
+    locations, and how the retrieval array job shares the entries out (its size does not grow
+    with them). The request is this job's own ``work/{job}/request.json`` by reference
+    (:func:`pavi.aws.job_requests.kept_request`), or inline (an operator's input), then kept there
+    once valid.
+    ``keep_request`` (the Express workflow): the state names the kept request (``request``), so
+    that the job can be handed to the Standard workflow (``hands_off_to``) by reference."""
     paths = JobPaths(store, job_id)
+    if execution_id is not None:
+        claim_execution(paths, execution_id, hands_off_to)
     lane = execution_input.get("lane", "auto") if isinstance(execution_input, dict) else "auto"
     if lane not in {"auto", *LANES}:
         raise RequestValidationError([Problem(None, "lane", f"{lane!r} is not a lane: 'lambda' or 'batch'")])
-    job = parse_job(load_request(execution_input, store))
+    inline = not by_reference(execution_input)
+    request = execution_input if inline else kept_request(execution_input, paths)
+    job = parse_job(request)
     problems = url_problems(job, policy or UrlPolicy.from_env())
     if problems:
         raise RequestValidationError(problems)
+    if inline:  # an operator's input: the job ID's request from now on
+        claim_request(paths, canonical_request(request))
     entry_ids = [entry.unique_entry_id for entry in job.seq_regions]
     with ThreadPoolExecutor(STORE_WRITERS) as pool:
         writes = [
@@ -83,7 +103,7 @@ def validate_job(
         for write in writes:
             write.result()
     write_json(paths.manifest, {"job_id": job_id, "entries": paths.entries, "entry_ids": entry_ids})
-    kept = {"request": request_reference_of(execution_input, paths)} if keep_request else {}
+    kept = {"request": reference(paths, canonical_request(request))} if keep_request else {}
     return {
         **kept,
         "job_id": job_id,

@@ -40,8 +40,12 @@ STATUS = {
 
 def prefer_wait(values: str | None) -> int | None:
     """The seconds a ``Prefer`` header asks to wait (at most :data:`MAX_WAIT`), or None.
+    ``respond-async`` wins over ``wait`` (RFC 7240: the client asks for an answer at once).
     Every other preference is ignored, as RFC 7240 asks of preferences a server does not know."""
-    for preference in (values or "").split(","):
+    preferences = (values or "").split(",")
+    if any(p.split(";", 1)[0].strip().lower() == "respond-async" for p in preferences):
+        return None
+    for preference in preferences:
         found = _WAIT.match(preference.split(";", 1)[0])
         if found:
             return min(int(found[1]), MAX_WAIT)
@@ -87,12 +91,6 @@ def job_view(sfn: Any, s3: Any, bucket_of: Callable[[], str], execution_arn: str
         return JobView("running")
     detail = "its synchronous execution ended without a report: see the Express workflow's log group"
     return JobView("failed", detail=detail)
-
-
-def stored_request(s3: Any, bucket: str, job_uuid: str) -> Any:
-    """The request the Express validation kept for a job, or None."""
-    found = _fetch(s3, bucket, f"work/{job_uuid}/request.json")
-    return None if found is None else json.loads(found["Body"].read())
 
 
 def sync_client(wait: int) -> Any:

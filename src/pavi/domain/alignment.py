@@ -85,10 +85,14 @@ class PreparedInput:
 def prepare_input(seq_dir: str, expected_entries: list[str] | None = None) -> PreparedInput:
     """Read the per-entry files in ``seq_dir`` (folder or ``s3://`` prefix).
 
-    With ``expected_entries``, an entry whose seqinfo is absent counts as failed (its
-    retrieval never finished), so no partial job is presented as complete.
+    With ``expected_entries`` (the manifest's), only their files are read, and an entry whose
+    seqinfo is absent counts as failed (its retrieval never finished), so no partial job is
+    presented as complete.
     """
     names = storage.list_names(seq_dir)
+    if expected_entries is not None:  # only the manifest's entries: never a file another run left there
+        wanted = {seqinfo_file_name(e) for e in expected_entries} | {protein_file_name(e) for e in expected_entries}
+        names = [n for n in names if n in wanted or n.endswith(GENOMES_SUFFIX)]
     seqinfo_ids = [n.removesuffix(SEQINFO_SUFFIX) for n in names if n.endswith(SEQINFO_SUFFIX)]
     entry_ids = sorted(set(seqinfo_ids) | set(expected_entries or []))
     seqinfo: dict[str, dict[str, dict[str, Any]]] = {}

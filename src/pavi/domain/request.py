@@ -43,7 +43,8 @@ Strand = Literal["+", "-"]
 class Entry(BaseModel):
     """One transcript to retrieve, with its variants (SPEC section 1)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+    # a field the request does not define is refused, in every form of the body (issue 27, item 1)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     unique_entry_id: str
     base_seq_name: str = Field(min_length=1)

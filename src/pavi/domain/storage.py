@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -45,6 +46,39 @@ def write_bytes(location: str, data: bytes, content_type: str = "application/oct
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_once(location: str, data: bytes, content_type: str = "application/json") -> bool:
+    """Create the file only if it does not exist: True when this call created it, False when
+    it was there already (S3: a conditional write, ``If-None-Match: *``, which S3 answers 412;
+    locally: a hard link, which fails when the name exists). Two writers at once: one wins."""
+    if is_s3(location):
+        bucket, key = split_s3(location)
+        client = s3_client()
+        for attempt in range(4):
+            try:
+                client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type, IfNoneMatch="*")
+                return True
+            except client.exceptions.ClientError as error:
+                code = error.response.get("Error", {}).get("Code")
+                if code in {"PreconditionFailed", "412"}:
+                    return False
+                # 409 ConditionalRequestConflict: another conditional write of the key is under way
+                if code != "ConditionalRequestConflict" or attempt == 3:
+                    raise
+                time.sleep(0.1 * 2**attempt)
+    path = local_path(location)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.link(temporary, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        Path(temporary).unlink(missing_ok=True)
 
 
 def write_text(location: str, text: str, content_type: str = "text/plain; charset=utf-8") -> None:

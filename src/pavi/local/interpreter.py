@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 INTERPRETER_LOG = "interpreter.log"  # moto's messages, in the stack's log folder
 
@@ -61,3 +63,27 @@ def quicker_moto_server() -> None:
         backends._pavi_listed = listed  # type: ignore[attr-defined]
         backends.list_of_moto_modules = lambda: listed
     werkzeug_app.MotoRequestHandler.protocol_version = "HTTP/1.1"
+
+
+_CONDITIONAL_WRITES = threading.Lock()
+
+
+def atomic_conditional_writes() -> None:
+    """S3's conditional writes (``If-None-Match: *``, ``If-Match``) are atomic: of two writers of
+    one key at once, one gets 412. moto checks, then writes, and its server answers requests on
+    threads, so both could win. Each conditional PutObject runs alone here (idempotent, for the
+    process); a job ID's claim rests on it (:mod:`pavi.aws.job_requests`)."""
+    from moto.s3.responses import S3Response
+
+    if getattr(S3Response, "_pavi_atomic", False):
+        return
+    put_object = S3Response.put_object
+
+    def conditional_put(self: Any) -> Any:
+        if "If-None-Match" in self.headers or "If-Match" in self.headers:
+            with _CONDITIONAL_WRITES:
+                return put_object(self)
+        return put_object(self)
+
+    S3Response.put_object = conditional_put  # type: ignore[method-assign]
+    S3Response._pavi_atomic = True  # type: ignore[attr-defined]

@@ -29,7 +29,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from pavi.aws.job_requests import execution_input
+from pavi.aws.job_requests import start_input
 from pavi.aws.job_store import JobPaths
 from pavi.aws.joblog import execution_history
 from pavi.domain.url_policy import GUARD_ENV
@@ -46,7 +46,13 @@ from pavi.local.cloudformation import (
 from pavi.local.express import HandOffHook, MachineCaller, camel_case_start, installed
 from pavi.local.genome_folders import GenomeFolders
 from pavi.local.iam import Principal, enforce, provision, role_principals
-from pavi.local.interpreter import INTERPRETER_LOG, interpreter_log, quicker_moto_server, speed_up_sync_polling
+from pavi.local.interpreter import (
+    INTERPRETER_LOG,
+    atomic_conditional_writes,
+    interpreter_log,
+    quicker_moto_server,
+    speed_up_sync_polling,
+)
 from pavi.local.lambda_host import Faults, LambdaHost
 from pavi.local.parameters import check_overrides
 from pavi.local.template import (
@@ -202,6 +208,7 @@ class EmulatedStack:
         self.log_dir.chmod(0o755)  # the jobs' volumes are made here; their users must reach them
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
         quicker_moto_server()
+        atomic_conditional_writes()
         self._closing.enter_context(interpreter_log(self.log_dir / INTERPRETER_LOG))
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
@@ -339,9 +346,10 @@ class EmulatedStack:
 
     # -- executions
     def start(self, payload: Any, job_id: str | None = None) -> tuple[str, str]:
-        """Start a job as the API does: a large request goes to the job store first."""
+        """Start a job as the API does: its request claims the job ID in the job store first, and the
+        execution gets it by reference (with an operator's ``lane``, when the payload names one)."""
         job_id = job_id or str(uuid.uuid4())
-        start = execution_input(payload, JobPaths(f"s3://{LOCAL_BUCKET}", job_id))
+        start = start_input(payload, JobPaths(f"s3://{LOCAL_BUCKET}", job_id))
         arn = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=job_id, input=json.dumps(start))[
             "executionArn"
         ]
