@@ -203,14 +203,14 @@ def test_invalid_bodies_are_4xx_with_every_problem(call: Call, conformance: Path
 def test_limits_and_the_allow_list_are_enforced_before_any_execution(
     call: Call, stack: EmulatedStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PAVI_MAX_BODY_BYTES", "500")
+    stack.extra_env["PAVI_MAX_BODY_BYTES"] = "500"  # as ApiMaxBodyBytes would
     assert call("POST", "/api/pipeline-job/", demo_entries())["statusCode"] == 413
-    monkeypatch.setenv("PAVI_MAX_BODY_BYTES", "100000")
-    monkeypatch.setenv("PAVI_MAX_ENTRIES", "1")
+    stack.extra_env["PAVI_MAX_BODY_BYTES"] = "100000"
+    stack.extra_env["PAVI_MAX_ENTRIES"] = "1"
     too_many = call("POST", "/api/pipeline-job/", demo_entries())
     assert too_many["statusCode"] == 413 and "at most 1" in body(too_many)["problems"][0]["message"]
-    monkeypatch.setenv("PAVI_MAX_ENTRIES", "10")
-    monkeypatch.setenv("PAVI_FASTA_ALLOWLIST", "s3.amazonaws.com")
+    stack.extra_env["PAVI_MAX_ENTRIES"] = "10"
+    stack.extra_env["PAVI_FASTA_ALLOWLIST"] = "s3.amazonaws.com"
     hostile = [
         dict(demo_entries()[0], fasta_file_url=url)
         for url in (

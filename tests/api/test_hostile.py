@@ -72,7 +72,8 @@ def answer_names(status: int, body: bytes, case: Case) -> None:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
-    with EmulatedStack(log_dir=tmp_path_factory.mktemp("logs"), env={"PAVI_MAX_ENTRIES": str(MAX_ENTRIES)}) as local:
+    limits = {"ApiMaxEntries": str(MAX_ENTRIES)}
+    with EmulatedStack(log_dir=tmp_path_factory.mktemp("logs"), parameters=limits) as local:
         yield local
 
 
@@ -86,7 +87,7 @@ def test_the_api_handler_answers_each_case(stack: EmulatedStack, case: Case) -> 
 def server(stack: EmulatedStack) -> Iterator[Served]:
     """``pavi serve`` in its own process (it runs its own stack; this module's is closed first)."""
     stack.__exit__(None, None, None)
-    with pavi_serve({"PAVI_MAX_ENTRIES": str(MAX_ENTRIES)}) as running:
+    with pavi_serve(args=("--parameter-overrides", f"ApiMaxEntries={MAX_ENTRIES}")) as running:
         yield running
 
 

@@ -15,6 +15,7 @@ from support.lambdas import FakeContext, load_handler
 from pavi import cli
 from pavi.aws.job_requests import JobIdClaimed, canonical_request, reference
 from pavi.aws.job_store import JobPaths, JobStateError, now_iso
+from pavi.aws.joblog import report_lines
 from pavi.domain.errors import RequestValidationError
 
 BUCKET = "pavi-jobs"
@@ -148,6 +149,10 @@ def test_a_failed_reference_stops_the_job_and_the_report_names_it(store: str, ha
     assert [f["unique_entry_id"] for f in report["failed_entries"]] == ["c_missing"]
     assert report["results"]["alignment"] is None  # nothing presented as a result
     assert f"{STORE}/results/job-2/aligned_seq_info.json".split("/", 3)[3] not in s3_keys(f"{STORE}/results/job-2/")
+    # issue 27, item 8: no alignment step, and nothing said to be aligned
+    assert [step["step"] for step in report["steps"]][-1] == "preparation"
+    log = "\n".join(report_lines(report))
+    assert "sequences aligned" not in log and "sequences: " in log
 
 
 def test_an_entry_whose_files_are_missing_counts_as_failed(store: str, handlers: Any, entries: Any) -> None:

@@ -174,3 +174,27 @@ def test_docs_is_the_api_page(stack: EmulatedStack) -> None:
     answer: dict[str, Any] = stack.invoke("ApiFunction", proxy_event("GET", "/docs", None, {}))
     assert answer["statusCode"] == 200 and answer["body"].startswith("<!doctype html>")
     assert answer["body"] == stack.invoke("ApiFunction", proxy_event("GET", "/api/docs", None, {}))["body"]
+
+
+@pytest.mark.parametrize("machine", ["STANDARD", "EXPRESS"])
+def test_the_stand_in_refuses_what_step_functions_refuses(stack: EmulatedStack, machine: str) -> None:
+    """Finding 5 (item 4): a 300 KB input started, names ``../x`` and ``a b`` were accepted, a
+    malformed input answered with an empty error code. Both calls now answer with AWS's codes."""
+    from botocore.exceptions import ClientError
+
+    arn = stack.state_machine_arn if machine == "STANDARD" else stack.express_state_machine_arn
+    start = stack.sfn.start_execution if machine == "STANDARD" else stack.sfn.start_sync_execution
+    cases = [
+        ("../x", "{}", "InvalidName"),
+        ("a b", "{}", "InvalidName"),
+        ("x" * 81, "{}", "InvalidName"),
+        (str(uuid.uuid4()), json.dumps({"seq_regions": ["x" * 300_000]}), "ValidationException"),
+        (str(uuid.uuid4()), "{not json", "InvalidExecutionInput"),
+    ]
+    for name, text, code in cases:
+        with pytest.raises(ClientError) as refused:
+            start(stateMachineArn=arn, name=name, input=text)
+        assert refused.value.response["Error"]["Code"] == code, (name, refused.value.response)
+    if machine == "STANDARD":
+        names = {e["name"] for e in stack.sfn.list_executions(stateMachineArn=arn)["executions"]}
+        assert not {"../x", "a b"} & names

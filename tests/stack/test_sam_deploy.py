@@ -78,3 +78,40 @@ def test_the_alignment_image_is_refused_unless_pinned_by_digest() -> None:
     resources = template["Resources"]
     batch = resources["AlignmentJobDefinition"]["Properties"]["ContainerProperties"]["Image"]
     assert resources["AlignFunction"]["Properties"]["Code"]["ImageUri"] == batch == {"Ref": "AlignmentImageUri"}
+
+
+@pytest.mark.parametrize("value", ["1e6", "5.7", "nan", "-1", "1023", " 2048"])
+def test_integer_parameters_are_refused_unless_whole_numbers(value: str) -> None:
+    """Issue 27, item 3: ``ApiMaxBodyBytes=1e6`` (or ``5.7``, ``nan``) passed the check and then every
+    POST answered 500 (``int('1e6')``). The parameters the code reads as integers are whole numbers
+    by the template's own constraint, which the local check is."""
+    from pavi.local.parameters import ParameterError, check_overrides
+    from pavi.local.template import StackModel
+
+    template = StackModel.load(REPO).template
+    for name in ("ApiMaxBodyBytes", "ApiMaxEntries", "RetrievalEntriesPerChild"):
+        if value == "1023" and name != "ApiMaxBodyBytes":
+            continue
+        with pytest.raises(ParameterError, match=f"Parameter '{name}' failed to satisfy constraint"):
+            check_overrides(template, {name: value})
+    check_overrides(template, {"ApiMaxBodyBytes": "1024", "ApiMaxEntries": "1", "RetrievalEntriesPerChild": "1000"})
+    for name, spec in template["Parameters"].items():
+        if spec["Type"] == "Number" and value == "nan" and "AllowedValues" not in spec:
+            with pytest.raises(ParameterError, match=f"Parameter '{name}' must be a number"):
+                check_overrides(template, {name: value})
+
+
+def test_the_api_functions_limits_are_the_templates_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 27, item 3: ``pavi serve --parameter-overrides ApiMaxEntries=1`` still took 2 entries (the
+    server set ``PAVI_MAX_ENTRIES=1000`` in its own environment). A variable the template gives a
+    function comes from its parameters only; this process's ``PAVI_*`` cannot change it."""
+    from pavi.local.stack import EmulatedStack
+    from pavi.local.template import StackModel
+
+    monkeypatch.setenv("PAVI_MAX_ENTRIES", "1000")
+    defaults = {name: str(spec.get("Default")) for name, spec in StackModel.load(REPO).template["Parameters"].items()}
+    for parameters, entries in (({}, defaults["ApiMaxEntries"]), ({"ApiMaxEntries": "1"}, "1")):
+        stack = EmulatedStack(parameters=parameters)
+        api = stack.functions["ApiFunction"]
+        assert "PAVI_MAX_ENTRIES" not in stack.overrides(api.environment)
+        assert api.environment["PAVI_MAX_ENTRIES"] == entries

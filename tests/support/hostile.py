@@ -14,7 +14,7 @@ from typing import Any
 
 from support.demo import demo_entries
 
-MAX_ENTRIES = 1000  # what pavi serve gives its API function (PAVI_MAX_ENTRIES)
+MAX_ENTRIES = 1000  # the tests' ApiMaxEntries (--parameter-overrides)
 NAN_START = (
     b'[{"unique_entry_id": "a", "base_seq_name": "A", "seq_id": "X", "fasta_file_url": "x.fa", '
     b'"exon_seq_regions": [{"start": NaN, "end": 5}]}]'

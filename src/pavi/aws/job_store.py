@@ -177,8 +177,9 @@ STEP_MARKS = (
 )
 
 
-def step_timings(timings: dict[str, str]) -> list[dict[str, Any]]:
-    """Each step's start, end and seconds, from the marks the steps left in the state."""
+def step_timings(timings: dict[str, str], last_step: str | None = None) -> list[dict[str, Any]]:
+    """Each step's start, end and seconds, from the marks the steps left in the state
+    (``last_step``: the last step a failed job reached, when the next never started)."""
     steps = []
     for name, start_mark, end_mark in STEP_MARKS:
         start, end = timings.get(start_mark), timings.get(end_mark) or timings.get("failed_at")
@@ -186,8 +187,8 @@ def step_timings(timings: dict[str, str]) -> list[dict[str, Any]]:
             continue
         seconds = (_parse_time(end) - _parse_time(start)).total_seconds()
         steps.append({"step": name, "started_at": start, "ended_at": end, "seconds": round(seconds, 3)})
-        if end_mark not in timings:
-            break  # the step the job failed in
+        if end_mark not in timings or last_step == name:
+            break  # the step the job failed in, or the last it reached (nothing was left to align)
     return steps
 
 
@@ -198,8 +199,10 @@ def job_report(
     prepared: dict[str, Any],
     timings: dict[str, str],
     error: dict[str, str] | None = None,
+    last_step: str | None = None,
 ) -> dict[str, Any]:
-    """The machine-readable account of a job (``job-report.json``); every time in one format (:func:`iso_utc`)."""
+    """The machine-readable account of a job (``job-report.json``); every time in one format
+    (:func:`iso_utc`); ``last_step``: the last step a failed job reached (:func:`step_timings`)."""
     timings = {mark: iso_utc(value) for mark, value in timings.items() if isinstance(value, str) and value}
     ended = timings.get("collected_at") or timings.get("failed_at") or now_iso()
     started = timings.get("started_at")
@@ -214,7 +217,7 @@ def job_report(
         "started_at": started,
         "ended_at": ended,
         "seconds": round((_parse_time(ended) - _parse_time(started)).total_seconds(), 3) if started else None,
-        "steps": step_timings(timings),
+        "steps": step_timings(timings, last_step),
         "results": {
             "alignment": paths.alignment_output if status == "completed" else None,
             "aligned_seq_info": paths.aligned_seq_info if status == "completed" else None,

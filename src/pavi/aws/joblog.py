@@ -91,7 +91,8 @@ def report_lines(report: dict[str, Any]) -> list[str]:
             f"entries: {counts.get('entries')} ({counts.get('entries_failed', 0)} failed"
             + (f", {counts['entries_excluded']} left out of the alignment" if counts.get("entries_excluded") else "")
             + "); "
-            f"sequences aligned: {counts.get('sequences')}; "
+            + ("sequences aligned" if report.get("status") == "completed" else "sequences")
+            + f": {counts.get('sequences')}; "
             f"alternative-protein errors: {counts.get('alternative_errors', 0)}"
         )
     lanes = report.get("lanes") or {}

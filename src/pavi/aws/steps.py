@@ -392,6 +392,8 @@ def record_failure(state: dict[str, Any], store: str, job_id: str, entered_at: s
     # A Fail state may not raise a name of the reserved States.* family: States.TaskFailed -> TaskFailed
     name = name.removeprefix("States.")
     timings = {**state.get("timings", {}), "failed_at": entered_at}
-    report = job_report(paths, "failed", state.get("counts", {}), prepared, timings, {"error": name, "cause": cause})
+    last_step = "preparation" if state.get("can_align") is False else None  # it ended the job: nothing aligned
+    error = {"error": name, "cause": cause}
+    report = job_report(paths, "failed", state.get("counts", {}), prepared, timings, error, last_step)
     write_json(paths.report, report)
     return {"job_id": paths.job_id, "status": "failed", "error": name, "cause": cause, "report": paths.report}

@@ -124,20 +124,15 @@ def express_problem(definition: str) -> str | None:
     return None
 
 
-def _start_sync_execution(self: Any) -> Any:
-    """moto's missing ``StartSyncExecution`` (a method of its ``StepFunctionResponse``)."""
-    from moto.core.exceptions import AWSError
-    from moto.core.responses import ActionResult
-    from moto.stepfunctions.exceptions import InvalidExecutionInput, ValidationException
-    from moto.stepfunctions.parser.api import StateMachineType
-    from moto.stepfunctions.parser.backend.execution import SyncExecution
+def check_start(name: str, text: str) -> None:
+    """What Step Functions refuses of a ``StartExecution`` or ``StartSyncExecution``, with its error
+    codes (moto 5.2.5 takes any name and any input): a name outside AWS's rules (1 to 80
+    characters; no white space, brackets, wildcards, ``"#%\\^|~`$&,;:/`` or control characters),
+    an input over 256 KB, an input that is not JSON."""
+    from moto.stepfunctions.exceptions import InvalidExecutionInput, InvalidName, ValidationException
 
-    arn = self._get_param("stateMachineArn")
-    name = self._get_param("name") or _new_name()
-    text = self._get_param("input", if_none="{}")
-    machine = self.stepfunction_backend.describe_state_machine(arn)
-    if machine.type != "EXPRESS":
-        raise AWSError("This operation is not supported by this type of state machine", "StateMachineTypeNotSupported")
+    if not 1 <= len(name) <= 80 or any(c in _NOT_IN_NAMES or c.isspace() or _control(c) for c in name):
+        raise InvalidName(f"Invalid Name: '{name}'")
     if len(text.encode()) > PAYLOAD_LIMIT:
         raise ValidationException(
             "1 validation error detected: Value at 'input' failed to satisfy constraint: "
@@ -147,6 +142,38 @@ def _start_sync_execution(self: Any) -> Any:
         json.loads(text)
     except ValueError as error:
         raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{error}'") from error
+
+
+_NOT_IN_NAMES = set('<>{}[]?*"#%\\^|~`$&,;:/')
+
+
+def _control(character: str) -> bool:
+    return ord(character) < 0x20 or 0x7F <= ord(character) <= 0x9F
+
+
+def _start_execution(self: Any) -> Any:
+    """moto's ``StartExecution``, refusing what Step Functions refuses (:func:`check_start`)."""
+    check_start(self._get_param("name") or "", self._get_param("input", if_none="{}"))
+    return _moto_start_execution(self)
+
+
+_moto_start_execution: Any = None
+
+
+def _start_sync_execution(self: Any) -> Any:
+    """moto's missing ``StartSyncExecution`` (a method of its ``StepFunctionResponse``)."""
+    from moto.core.exceptions import AWSError
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.parser.api import StateMachineType
+    from moto.stepfunctions.parser.backend.execution import SyncExecution
+
+    arn = self._get_param("stateMachineArn")
+    name = self._get_param("name") or _new_name()
+    text = self._get_param("input", if_none="{}")
+    machine = self.stepfunction_backend.describe_state_machine(arn)
+    if machine.type != "EXPRESS":
+        raise AWSError("This operation is not supported by this type of state machine", "StateMachineTypeNotSupported")
+    check_start(name, text)
     started = datetime.datetime.now(datetime.UTC)
     execution = SyncExecution(
         name=name,
@@ -224,7 +251,10 @@ def installed() -> Iterator[None]:
         finally:
             _running.role_arn = None
 
+    global _moto_start_execution
     with _lock:
+        _moto_start_execution = StepFunctionResponse.start_execution
+        StepFunctionResponse.start_execution = _start_execution  # type: ignore[method-assign]
         StepFunctionsParserBackend.create_state_machine = create_state_machine  # type: ignore[method-assign,assignment]
         ExecutionWorker._execution_logic = execution_logic  # type: ignore[method-assign]
         StepFunctionResponse.start_sync_execution = _start_sync_execution  # type: ignore[attr-defined]
@@ -236,6 +266,7 @@ def installed() -> Iterator[None]:
             StepFunctionsParserBackend.create_state_machine = create  # type: ignore[method-assign]
             ExecutionWorker._execution_logic = logic  # type: ignore[method-assign]
             del StepFunctionResponse.start_sync_execution  # type: ignore[attr-defined]
+            StepFunctionResponse.start_execution = _moto_start_execution  # type: ignore[method-assign]
             _interpreter_threads(threading, threading.Thread, threaded)
 
 

@@ -9,6 +9,7 @@ spaces), or ``ParameterKey=Key,ParameterValue=Value``.
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 from collections.abc import Sequence
@@ -49,6 +50,8 @@ def _number_problem(name: str, value: str, spec: dict[str, Any]) -> str | None:
         number = float(value)
     except ValueError:
         return f"Parameter '{name}' must be a number"
+    if not math.isfinite(number):
+        return f"Parameter '{name}' must be a number, not {value!r}"
     if "MinValue" in spec and number < float(spec["MinValue"]):
         return f"Parameter '{name}' must be a number not less than {spec['MinValue']}"
     if "MaxValue" in spec and number > float(spec["MaxValue"]):

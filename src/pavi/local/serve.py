@@ -197,7 +197,6 @@ def keep_stack_up(parameters: dict[str, str] | None = None) -> int:
 
 
 def serve(host: str, port: int, parameters: dict[str, str] | None = None) -> int:
-    os.environ.setdefault("PAVI_MAX_ENTRIES", "1000")  # given to the API function (a local setting)
     keep = int(os.environ.get("PAVI_LOCAL_KEEP_JOBS") or 200)
     with EmulatedStack(parameters=parameters) as stack, Retention(stack, keep):
         server = ApiServer((host, port), stack)

@@ -125,15 +125,23 @@ class EmulatedStack:
         self.job_definitions = deployed_job_definitions(self.resolver, self.model.job_definitions(), self.model.root)
 
     # -- the environments of the functions and jobs
-    def overrides(self) -> dict[str, str]:
+    def overrides(self, defined: Mapping[str, str] | None = None) -> dict[str, str]:
         """Local settings for every function and job: this process's ``PAVI_*`` and ``env``.
 
-        The URL guard is the local one unless asked otherwise (``PAVI_URL_GUARD=aws``): genomes
-        here are this machine's files and loopback servers, which AWS's guard refuses by design
-        (``docs/decisions.md`` §3).
+        A variable the template gives the function or job (``defined``) keeps the template's value,
+        from its parameters and ``--parameter-overrides``, as deployed (issue 27, item 3): this
+        process's ``PAVI_*`` only add local settings. ``env`` (the stack's constructor, for tests)
+        is set as given. The URL guard is the local one unless asked otherwise
+        (``PAVI_URL_GUARD=aws``): genomes here are this machine's files and loopback servers,
+        which AWS's guard refuses by design (``docs/decisions.md`` §3).
         """
-        mine = {k: v for k, v in os.environ.items() if k.startswith("PAVI_") and k not in {"PAVI_BUCKET"}}
-        return {GUARD_ENV: "local", **mine, **self.extra_env}
+        mine = {
+            k: v
+            for k, v in os.environ.items()
+            if k.startswith("PAVI_") and k not in {"PAVI_BUCKET", GUARD_ENV} and k not in (defined or {})
+        }
+        guard = os.environ.get(GUARD_ENV) or "local"
+        return {GUARD_ENV: guard, **mine, **self.extra_env}
 
     def _endpoint_env(self) -> dict[str, str]:
         """One endpoint for every service. StartSyncExecution's host prefix (``sync-``) is not
@@ -164,7 +172,7 @@ class EmulatedStack:
             "PAVI_LOCAL_FUNCTION_ARN": spec.arn,
             **self.principals[spec.role].env(),
             **self._endpoint_env(),
-            **self.overrides(),
+            **self.overrides(spec.environment),
         }
 
     def job_env(self, spec: JobDefinitionSpec) -> dict[str, str]:
@@ -177,7 +185,7 @@ class EmulatedStack:
             "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
             **role,
             **self._endpoint_env(),
-            **self.overrides(),
+            **self.overrides(spec.environment),
         }
 
     # -- lifecycle
