@@ -180,7 +180,7 @@ def test_a_deployment_needs_an_api_key_with_a_daily_quota_by_default(translated:
     routes = r.resolve(translated["Resources"]["PaviApi"]["Properties"]["Body"]["paths"])
     for path, operations in routes.items():
         for method, operation in operations.items():
-            public = method == "options" or path in {"/openapi.json", "/api/docs"}
+            public = method == "options" or path in {"/openapi.json", "/api/docs", "/docs"}
             assert (operation["security"] == []) == public, (method, path)
 
 

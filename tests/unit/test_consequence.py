@@ -54,7 +54,17 @@ CASES = [
     ("two residues deleted", 21, "AAACAG", "", ["inframe_deletion"], "p.Lys8_Gln9del"),
     ("duplication", 72, "", "GAA", ["inframe_insertion"], "p.Glu25dup"),
     ("insertion", 9, "", "TGG", ["inframe_insertion"], "p.Thr3_Ala4insTrp"),
-    ("delins", 81, "GGT", "TGGGTT", ["inframe_insertion"], "p.Gly28delinsTrpVal"),
+    # issue 28: neither a clean insertion nor a clean deletion (VEP: protein_altering_variant)
+    ("delins", 81, "GGT", "TGGGTT", ["protein_altering_variant"], "p.Gly28delinsTrpVal"),
+    ("delins, one residue fewer", 81, "GGTCTG", "TGG", ["protein_altering_variant"], "p.Gly28_Leu29delinsTrp"),
+    # issue 28: an in-frame change whose new codons end in a stop is stop_gained, the stop inserted
+    ("MNV making a stop", 23, "AC", "CT", ["stop_gained"], "p.Lys8_Gln9delinsAsnTer"),
+    ("delins making a stop", 21, "AAACAG", "AACTAG", ["stop_gained"], "p.Lys8_Gln9delinsAsnTer"),
+    ("insertion ending in a stop", 24, "", "CTGTAA", ["stop_gained", "inframe_insertion"], "p.Gln9_Arg10delinsLeuTer"),
+    # issue 28: the stop codon untouched is not stop_lost
+    ("insertion before the stop", 99, "", "CTG", ["inframe_insertion"], "p.Gln33_Ter34insLeu"),
+    # VEP's predicates: the inserted peptide (a stop) begins with the reference's (none), and the stop stays
+    ("stop inserted before the stop", 99, "", "TAG", ["inframe_insertion", "stop_retained_variant"], "p.Ter34="),
     ("stop lost", 99, "TAA", "CAA", ["stop_lost"], "p.Ter34GlnextTer3"),
     ("stop retained", 99, "TAA", "TAG", ["stop_retained_variant"], "p.Ter34="),
 ]
@@ -86,6 +96,75 @@ def test_each_kind_of_change(
     assert (embedded["consequence"], embedded["hgvs_p"]) == (consequence, hgvs_p)
     assert info["hgvs_p"] == (hgvs_p if not hgvs_p.endswith("=") else "p.=")
     assert parses(hgvs_p) and set(consequence) <= SO_TERMS
+
+
+STOPS_IN_EVERY_FRAME = GeneDesign(utr3="CTAGCTAGCTAGCCC")  # TAG in each frame of the 3' UTR
+
+
+def run_design(
+    tmp_path: Path, design: GeneDesign, strand: str, variants: list[dict[str, Any]], partial: int = 0
+) -> Any:
+    """One entry of ``design`` with ``variants``; ``partial``: bases cut from the CDS's 3' end (a
+    CDS without its stop codon, as a 3'-partial annotation has it)."""
+    gene = design.on_strand(strand)
+    url = str(write_fasta(tmp_path, {design.seq_id: gene.genome}))
+    entry = gene.entry(url, variants=variants)
+    last = entry["cds_seq_regions"][-1]  # type: ignore[index]
+    if partial:
+        last["end" if strand == "+" else "start"] += -partial if strand == "+" else partial
+    alternative = retrieve_entry(parse_job([entry]).seq_regions[0]).sequences[1]
+    return {**alternative.info, "protein": alternative.protein}
+
+
+@pytest.mark.parametrize("strand", ["+", "-"])
+@pytest.mark.parametrize(
+    ("name", "index", "ref", "alt", "partial", "consequence", "hgvs_p", "protein"),
+    [
+        # issue 28: the stop codon's bases untouched: a frameshift, not stop_lost (VEP)
+        # CAG TAA CTA GCT AG -> CTA GTA ACT AGC TAG: Leu Val Thr Ser Ter
+        ("1-base insertion in the last sense codon", 97, "", "T", 0, ["frameshift_variant"], "p.Gln33LeufsTer5", None),
+        # CAG TAA CTA G -> CGT AAC TAG: Arg Asn Ter
+        ("1-base deletion in the last sense codon", 97, "A", "", 0, ["frameshift_variant"], "p.Gln33ArgfsTer3", None),
+        # issue 28: a CDS without its stop codon (3 bases cut): read to its mapped end
+        (
+            "partial CDS, 1-base deletion in the last codon",
+            97,
+            "A",
+            "",
+            3,
+            ["frameshift_variant"],
+            "p.Gln33fs",
+            (1, ""),
+        ),
+        # the CDS's last codon CAG -> CTAG: Leu, then its mapped end
+        (
+            "partial CDS, insertion in the last codon",
+            97,
+            "",
+            "T",
+            3,
+            ["frameshift_variant"],
+            "p.Gln33LeufsTer?",
+            (1, "L"),
+        ),
+        # the CDS ends 2 bases into the stop codon (a trailing partial codon TA): TCA, a residue whose
+        # reference is not known (HGVS: p.?)
+        ("partial CDS, insertion in the partial codon", 100, "", "C", 1, ["frameshift_variant"], "p.?", (0, "S")),
+    ],
+)
+def test_frameshifts_at_the_end_of_the_cds(
+    tmp_path: Path, strand: str, name: str, index: int, ref: str, alt: str, partial: int,
+    consequence: list[str], hgvs_p: str, protein: tuple[int, str] | None,
+) -> None:  # fmt: skip
+    gene = STOPS_IN_EVERY_FRAME.on_strand(strand)
+    info = run_design(tmp_path, STOPS_IN_EVERY_FRAME, strand, [gene.variant("v", index, ref, alt)], partial)
+    assert "error" not in info, info
+    (embedded,) = info["embedded_variants"]
+    assert (embedded["consequence"], embedded["hgvs_p"]) == (consequence, hgvs_p)
+    if protein is not None:  # a 3'-partial CDS's protein: to its mapped end, in whole codons
+        cut, added = protein
+        reference = STOPS_IN_EVERY_FRAME.protein
+        assert info["protein"] == reference[: len(reference) - cut] + added
 
 
 @pytest.mark.parametrize("strand", ["+", "-"])

@@ -60,15 +60,25 @@ class ProteinChange:
     truncates: bool = False  # a frameshift, a new stop or a lost one: what follows is not read as before
     delta: int = 0  # residues an in-frame change adds (negative: removes)
     codons: tuple[int, int] = (-1, -1)  # the reference codons its edit touches, [first, after)
+    new_stop: bool = False  # its own new codons end the protein (describe's ``new_stop``)
 
 
 def describe(
-    ref: str, alt: str, start: int, frameshift: bool, equal_after: tuple[int, int] | None = None, *, alt_start: int = -1
+    ref: str,
+    alt: str,
+    start: int,
+    frameshift: bool,
+    equal_after: tuple[int, int] | None = None,
+    *,
+    alt_start: int = -1,
+    new_stop: bool = False,
 ) -> ProteinChange:
     """Describe the change from ``ref`` to ``alt`` (each with its stop ``*`` when it has one),
     whose first difference is at or after residue ``start`` of ``ref`` (``alt_start`` of
     ``alt``; the same by default). ``equal_after = (r, a)`` says ``ref[r:] == alt[a:]`` (an
-    in-frame change that ends before the stop): the search stays inside the change."""
+    in-frame change that ends before the stop): the search stays inside the change.
+    ``new_stop``: ``alt``'s stop is one the change's own codons make (an in-frame change), not
+    the reference's: it is part of what is inserted (``p.Lys8_Gln9delinsAsnTer``)."""
     i, j = start, (start if alt_start < 0 else alt_start)
     limit_r, limit_a = equal_after or (len(ref), len(alt))
     while i < limit_r and j < limit_a and ref[i] == alt[j]:
@@ -76,32 +86,41 @@ def describe(
         j += 1
     if equal_after and i == limit_r and j == limit_a:
         return _unchanged(ref, start)
+    if i >= len(ref) and j < len(alt):  # past a 3'-partial CDS's known residues: no reference to name
+        return ProteinChange(["frameshift_variant" if frameshift else "coding_sequence_variant"], "p.?", i, True)
     if not equal_after and i == len(ref) and j == len(alt):
+        if frameshift:  # a 3'-partial CDS shifted past its known end: what it makes is not known
+            return ProteinChange(["frameshift_variant"], "p.?", max(start, 0), truncates=True)
         return _unchanged(ref, start)
     if i == 0 and (j >= len(alt) or alt[j] != ref[0]):
         return ProteinChange(["start_lost"], "p.Met1?", 0, truncates=True)
     if i < limit_r and ref[i] == "*":  # the stop codon now codes: the protein reads on
-        new_stop = alt.find("*", j)
-        length = str(new_stop - j) if new_stop >= 0 else "?"
+        stop_at = alt.find("*", j)
+        length = str(stop_at - j) if stop_at >= 0 else "?"
         terms = ["stop_lost", *(["frameshift_variant"] if frameshift else [])]
         return ProteinChange(terms, f"p.Ter{i + 1}{aa3(alt[j])}extTer{length}", i, truncates=True)
     if j < limit_a and alt[j] == "*":
         terms = ["stop_gained", *(["frameshift_variant"] if frameshift else [])]
         return ProteinChange(terms, f"p.{aa3(ref[i])}{i + 1}Ter", i, truncates=True)
     if frameshift:
-        new_stop = alt.find("*", j)
-        length = str(new_stop - j + 1) if new_stop >= 0 else "?"
+        if j >= len(alt):  # a 3'-partial CDS: the shifted frame ends with its known bases
+            return ProteinChange(["frameshift_variant"], f"p.{aa3(ref[i])}{i + 1}fs", i, True)
+        stop_at = alt.find("*", j)
+        length = str(stop_at - j + 1) if stop_at >= 0 else "?"
         return ProteinChange(["frameshift_variant"], f"p.{aa3(ref[i])}{i + 1}{aa3(alt[j])}fsTer{length}", i, True)
+    stop = alt.find("*", j, limit_a)
+    if new_stop and stop >= 0:
+        # new residues ending in a stop (a delins, an MNV, an insertion): the protein ends there, and
+        # the stop is part of what is inserted (HGVS: p.Pro578_Lys579delinsLeuTer)
+        inserted = alt[j : stop + 1]
+        deleted_end = min(i + len(inserted), len(ref) - (1 if ref.endswith("*") else 0))
+        description = f"p.{_span(ref, i, deleted_end)}delins{aa3s(inserted)}"
+        return ProteinChange(["stop_gained"], description, i, truncates=True, new_stop=True)
     end_r, end_a = limit_r, limit_a
     while end_r > i and end_a > j and ref[end_r - 1] == alt[end_a - 1]:
         end_r -= 1
         end_a -= 1
-    deleted, inserted = ref[i:end_r], alt[j:end_a]
-    if "*" in inserted:  # a stop inside the new residues: the protein ends there
-        inserted = inserted[: inserted.index("*") + 1]
-        deleted = ref[i : i + len(inserted)]
-        return ProteinChange(["stop_gained"], f"p.{_span(ref, i, i + len(deleted))}delins{aa3s(inserted)}", i, True)
-    return _in_frame(ref, i, deleted, inserted)
+    return _in_frame(ref, i, ref[i:end_r], alt[j:end_a])
 
 
 def _unchanged(ref: str, at: int) -> ProteinChange:
@@ -159,16 +178,73 @@ def edit_change(
     codon0 = start + 3 * ((first - start) // 3)
     k0 = (codon0 - start) // 3
     tail = seq[codon0:first] + bases + seq[after:]
-    codon1 = start + 3 * -(-(max(after, first + 1) - start) // 3)
+    # the codons the edit touches: none for an insertion between two codons (VEP's codon alleles)
+    between = first == after and first == codon0
+    codon1 = codon0 if between else start + 3 * -(-(max(after, first + 1) - start) // 3)
     k1 = (codon1 - start) // 3
+    known = min(codon1, end)  # a 3'-partial CDS: no codon past its mapped end
+    codons = (seq[codon0:known], tail[: known - codon0 + shift])
     if not frameshift and codon1 <= (end - 3 if has_stop else end):
         window = translate_all(tail[: codon1 - codon0 + shift])
         if "*" not in window:
             change = describe(ref, ref[:k0] + window + ref[k1:], k0, False, (k1, k0 + len(window)))
         else:
-            change = describe(ref, ref[:k0] + window[: window.index("*") + 1], k0, False)
-        return replace(change, delta=shift // 3, codons=(k0, k1))
-    return replace(_read_on(ref, tail, k0, frameshift, has_stop, end - codon0 + shift), codons=(k0, k1))
+            change = describe(ref, ref[:k0] + window[: window.index("*") + 1], k0, False, new_stop=True)
+        return replace(change, consequence=vep_terms(*codons, False, change), delta=shift // 3, codons=(k0, k1))
+    change = _read_on(ref, tail, k0, frameshift, has_stop, end - codon0 + shift)
+    return replace(change, consequence=vep_terms(*codons, frameshift, change), codons=(k0, k1))
+
+
+def vep_terms(ref_codons: str, alt_codons: str, frameshift: bool, told: ProteinChange) -> list[str]:
+    """The SO terms of one edit by Ensembl VEP's predicates (``VariationEffect.pm``), from the
+    codons it touches (``ref_codons``, and ``alt_codons`` as edited; none for an insertion between
+    two codons) and their peptides; ``told``: the protein-level description, which decides the
+    start codon's terms and a stop kept where it was (VEP's ``ref_eq_alt_sequence``). In VEP's
+    order of severity. ``stop_lost`` needs the stop codon's own bases changed; ``stop_gained``
+    needs a stop in the new peptide; an in-frame change that is neither a clean insertion nor a
+    clean deletion is a ``protein_altering_variant``."""
+    if told.consequence and told.consequence[0] in {"start_lost", "start_retained_variant"}:
+        return told.consequence
+    ref_pep, alt_pep = translate_all(ref_codons), translate_all(alt_codons)
+    retained = told.consequence == ["stop_retained_variant"] or (
+        "*" in ref_pep and ref_pep.find("*") == alt_pep.find("*")
+    )
+    terms = []
+    if not retained and "*" in alt_pep and "*" not in ref_pep:
+        terms.append("stop_gained")
+    if frameshift and not retained:
+        terms.append("frameshift_variant")
+    if not retained and "*" in ref_pep and "*" not in alt_pep:
+        terms.append("stop_lost")
+    if not frameshift:
+        trimmed = alt_pep[: alt_pep.index("*") + 1] if "*" in alt_pep else alt_pep
+        if len(alt_codons) > len(ref_codons) and (trimmed.startswith(ref_pep) or trimmed.endswith(ref_pep)):
+            terms.append("inframe_insertion")
+        deletion = len(alt_codons) < len(ref_codons) and _clean_deletion(ref_codons, alt_codons)
+        if deletion:
+            terms.append("inframe_deletion")
+        if not terms and len(ref_pep) == len(alt_pep) and ref_pep != alt_pep and not retained:
+            terms.append("missense_variant")
+        altering = len(alt_pep) != len(ref_pep) and not ref_pep.startswith("*") and not alt_pep.startswith("*")
+        if altering and not (alt_pep.startswith(ref_pep) or alt_pep.endswith(ref_pep)) and not deletion:
+            terms.append("protein_altering_variant")
+    if retained:
+        terms.append("stop_retained_variant")
+    return terms or ["synonymous_variant"]
+
+
+def _clean_deletion(ref_codons: str, alt_codons: str) -> bool:
+    """VEP's in-frame deletion: what is left of the codons is their start or end, or the
+    deleted bases are whole codons between a common beginning and end."""
+    if ref_codons.startswith(alt_codons) or ref_codons.endswith(alt_codons):
+        return True
+    head = 0
+    while head < len(alt_codons) and ref_codons[head] == alt_codons[head]:
+        head += 1
+    tail = 0
+    while tail < len(alt_codons) - head and ref_codons[-1 - tail] == alt_codons[-1 - tail]:
+        tail += 1
+    return head + tail == len(alt_codons) and (len(ref_codons) - len(alt_codons)) % 3 == 0
 
 
 def _read_on(ref: str, tail: str, k0: int, frameshift: bool, has_stop: bool, coding_length: int) -> ProteinChange:
@@ -215,6 +291,6 @@ def allele_change(ref: str, alt: str, alt_has_stop: bool, changes: list[ProteinC
         offset += sum(c.delta for c in group)
     if cut is not None:
         start = cut.codons[0]
-        told = describe(ref, alt, start, frameshift, alt_start=start + offset)
+        told = describe(ref, alt, start, frameshift, alt_start=start + offset, new_stop=cut.new_stop)
         parts.append(str(told.hgvs_p).removeprefix("p."))
     return "p." + parts[0] if len(parts) == 1 else "p.[" + ";".join(parts) + "]"

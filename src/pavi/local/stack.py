@@ -33,6 +33,7 @@ from pavi.aws.job_requests import start_input
 from pavi.aws.job_store import JobPaths
 from pavi.aws.joblog import execution_history
 from pavi.domain.url_policy import GUARD_ENV
+from pavi.local import interpreter
 from pavi.local.account import Account, DeployError, deploy_problems
 from pavi.local.batch_host import BatchHost, camel_case_submit
 from pavi.local.cloudformation import (
@@ -46,13 +47,7 @@ from pavi.local.cloudformation import (
 from pavi.local.express import HandOffHook, MachineCaller, camel_case_start, installed
 from pavi.local.genome_folders import GenomeFolders
 from pavi.local.iam import Principal, enforce, provision, role_principals
-from pavi.local.interpreter import (
-    INTERPRETER_LOG,
-    atomic_conditional_writes,
-    interpreter_log,
-    quicker_moto_server,
-    speed_up_sync_polling,
-)
+from pavi.local.interpreter import INTERPRETER_LOG, interpreter_log, quicker_moto_server, speed_up_sync_polling
 from pavi.local.lambda_host import Faults, LambdaHost
 from pavi.local.parameters import check_overrides
 from pavi.local.template import (
@@ -126,22 +121,13 @@ class EmulatedStack:
 
     # -- the environments of the functions and jobs
     def overrides(self, defined: Mapping[str, str] | None = None) -> dict[str, str]:
-        """Local settings for every function and job: this process's ``PAVI_*`` and ``env``.
-
-        A variable the template gives the function or job (``defined``) keeps the template's value,
-        from its parameters and ``--parameter-overrides``, as deployed (issue 27, item 3): this
-        process's ``PAVI_*`` only add local settings. ``env`` (the stack's constructor, for tests)
-        is set as given. The URL guard is the local one unless asked otherwise
-        (``PAVI_URL_GUARD=aws``): genomes here are this machine's files and loopback servers,
-        which AWS's guard refuses by design (``docs/decisions.md`` §3).
-        """
-        mine = {
-            k: v
-            for k, v in os.environ.items()
-            if k.startswith("PAVI_") and k not in {"PAVI_BUCKET", GUARD_ENV} and k not in (defined or {})
-        }
-        guard = os.environ.get(GUARD_ENV) or "local"
-        return {GUARD_ENV: guard, **mine, **self.extra_env}
+        """Local settings for every function and job: this process's ``PAVI_*``, but never over a
+        variable the template gives it (``defined``: from its parameters, as deployed), then ``env``
+        (the constructor's, for tests). The URL guard is the local one unless ``PAVI_URL_GUARD=aws``:
+        genomes here are this machine's files and loopback servers (``docs/decisions.md`` §3)."""
+        skip = {"PAVI_BUCKET", GUARD_ENV, *(defined or {})}
+        mine = {k: v for k, v in os.environ.items() if k.startswith("PAVI_") and k not in skip}
+        return {GUARD_ENV: os.environ.get(GUARD_ENV) or "local", **mine, **self.extra_env}
 
     def _endpoint_env(self) -> dict[str, str]:
         """One endpoint for every service. StartSyncExecution's host prefix (``sync-``) is not
@@ -216,7 +202,7 @@ class EmulatedStack:
         self.log_dir.chmod(0o755)  # the jobs' volumes are made here; their users must reach them
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
         quicker_moto_server()
-        atomic_conditional_writes()
+        interpreter.atomic_conditional_writes()
         self._closing.enter_context(interpreter_log(self.log_dir / INTERPRETER_LOG))
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
