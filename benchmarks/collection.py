@@ -55,7 +55,7 @@ def time_collection(state: dict[str, Any], runs: int) -> dict[str, float]:
         started = time.perf_counter()
         steps.collect_results(state)
         with_views.append(time.perf_counter() - started)
-        with mock.patch.object(steps, "write_views"):
+        with mock.patch.object(steps, "write_views", return_value=({}, {})):
             started = time.perf_counter()
             steps.collect_results(state)
             without.append(time.perf_counter() - started)

@@ -18,6 +18,7 @@ from pavi.domain.alignment_outputs import (
     ParsedAlignment,
     formats,
     identity_matrix_tsv,
+    phylip_names,
     variant_rows,
     variant_table_json,
     variant_table_tsv,
@@ -144,7 +145,8 @@ def test_a_matrix_or_table_too_large_is_not_written_and_the_report_says_why(
     }
     info = aligned_seq_info(seqinfo, parse_clustal(ALIGNMENT))
     paths = JobPaths(str(tmp_path), "job")
-    skipped = results.write_views(paths, ALIGNMENT, seqinfo, info)
+    skipped, renamed = results.write_views(paths, ALIGNMENT, seqinfo, info)
+    assert renamed == {}
     assert skipped == {
         "identity_matrix": "3 sequences: at most 2",
         "variant_columns": "1 variants x 3 sequences: at most 2 rows",
@@ -152,3 +154,67 @@ def test_a_matrix_or_table_too_large_is_not_written_and_the_report_says_why(
     }
     written = sorted(p.name for p in (tmp_path / "results" / "job").iterdir())
     assert written == ["alignment.fasta", "alignment.msf", "alignment.nex", "alignment.phy", "alignment.sto"]
+
+
+# -- issue 28, item 4: names intact in every format
+
+PUNCTUATION_NAMES = [f"n{c}1" for c in "!\"#$%&'()*+,./:;<=?@[\\]^_`{|}~"] + [
+    "HLA-A*01:01",
+    "HLA-A*01:02",
+    "gene(1)",
+    "gene_1_",
+]
+
+
+@pytest.fixture(scope="module")
+def punctuated() -> tuple[str, str]:
+    """Clustal Omega's alignment and guide tree of sequences named with every printable ASCII
+    punctuation character ('>' and '-' first excepted: the request refuses them there)."""
+    from pavi.domain.alignment import align_with_tree
+
+    residues = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"
+    fasta = "".join(
+        f">{name}\n{residues[: 20 + i % 7]}{'W' * (i % 3)}{residues[20 + i % 7 :]}\n"
+        for i, name in enumerate(PUNCTUATION_NAMES)
+    )
+    return align_with_tree(fasta, threads=1)
+
+
+def test_every_format_keeps_every_name_or_writes_a_listed_unique_substitute(punctuated: tuple[str, str]) -> None:
+    clustal, _ = punctuated
+    parsed = ParsedAlignment.from_clustal(clustal)
+    assert sorted(parsed.names) == sorted(PUNCTUATION_NAMES)
+    written = formats(parsed, clustal)
+    renamed = phylip_names(parsed.names)
+    for fmt, biopython in (("fasta", "fasta"), ("stockholm", "stockholm"), ("nexus", "nexus"), ("msf", "msf")):
+        back = AlignIO.read(io.StringIO(written[fmt]), biopython)
+        assert [record.id for record in back] == parsed.names, fmt
+    back = AlignIO.read(io.StringIO(written["phylip"]), "phylip-relaxed")
+    assert [record.id for record in back] == [renamed.get(name, name) for name in parsed.names]
+    assert len({record.id for record in back}) == len(parsed.names)  # no two names became one
+    assert set(renamed) == {name for name in PUNCTUATION_NAMES if set(name) & set("[](),:;'")}
+    assert not set(renamed.values()) & set(PUNCTUATION_NAMES)  # gene(1) is not written as gene_1_
+    # a second reader of the FASTA form, written by hand: '>' then the name, exactly
+    assert [line[1:] for line in written["fasta"].splitlines() if line.startswith(">")] == parsed.names
+
+
+def test_the_guide_tree_reads_back_every_name(punctuated: tuple[str, str]) -> None:
+    """Clustal Omega writes names raw into Newick: ``HLA-A*01:01`` read back as ``HLA-A*01``
+    (``:01`` taken for a branch length), and ``,`` ``(`` ``;`` made the tree unreadable."""
+    from Bio import Phylo
+
+    _, newick = punctuated
+    tree = Phylo.read(io.StringIO(newick), "newick")
+    assert sorted(leaf.name for leaf in tree.get_terminals()) == sorted(PUNCTUATION_NAMES)
+    # the quoting by Newick's own rule, read by hand: every leaf line is 'NAME':LENGTH or NAME:LENGTH
+    leaves = [line.rsplit(":", 1)[0] for line in newick.splitlines() if line and line[0] not in "(),;"]
+    unquoted = [leaf[1:-1].replace("''", "'") if leaf.startswith("'") else leaf for leaf in leaves]
+    assert sorted(unquoted) == sorted(PUNCTUATION_NAMES)
+
+
+def test_a_plain_names_tree_is_as_clustal_omega_wrote_it() -> None:
+    from pavi.domain.alignment import quoted_leaves
+
+    raw = "(\nHLA-A-01:0.1\n,\nb-2:0.2\n)\n;\n"
+    assert quoted_leaves(raw) == raw
+    assert quoted_leaves("(\na_b:0.1\n,\nc:0.2\n);\n") == "(\n'a_b':0.1\n,\nc:0.2\n);\n"

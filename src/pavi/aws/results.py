@@ -34,15 +34,19 @@ def provenance(paths: JobPaths, prepared: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write_views(paths: JobPaths, clustal: str, seqinfo: dict[str, Any], info: dict[str, Any]) -> dict[str, str]:
+def write_views(
+    paths: JobPaths, clustal: str, seqinfo: dict[str, Any], info: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, str]]:
     """The alignment's other forms and the tables a researcher reads (issue 21), from one parse
     of the Clustal file, written concurrently beside it. Returns the results not written, with
-    why: a matrix or a table too large for the collection's memory (a 10,000-entry job's matrix
-    would be 400 million values), bounded by :mod:`pavi.domain.limits`."""
+    why (a matrix or a table too large for the collection's memory: a 10,000-entry job's matrix
+    would be 400 million values, bounded by :mod:`pavi.domain.limits`), and the names the PHYLIP
+    file writes instead of those it cannot carry (issue 28, item 4)."""
     from pavi.domain.alignment_outputs import (
         ParsedAlignment,
         formats,
         identity_matrix_tsv,
+        phylip_names,
         variant_rows,
         variant_table_json,
         variant_table_tsv,
@@ -70,7 +74,7 @@ def write_views(paths: JobPaths, clustal: str, seqinfo: dict[str, Any], info: di
         ]
         for write in writes:
             write.result()
-    return skipped
+    return skipped, phylip_names(parsed.names)
 
 
 def summary(report: dict[str, Any], clustal: str, inline_bytes: int) -> dict[str, Any]:

@@ -273,7 +273,7 @@ def collect_results(
     seqinfo = read_json(paths.merged_seqinfo)
     info = aligned_seq_info(seqinfo, parse_clustal(clustal))
     write_json(paths.aligned_seq_info, info)
-    not_written = write_views(paths, clustal, seqinfo, info)  # issue 21's results: pavi.aws.results
+    not_written, renamed = write_views(paths, clustal, seqinfo, info)  # issue 21's results: pavi.aws.results
     prepared = _read_prepared(paths)
     prepared["lanes"] = {**(prepared.get("lanes") or {}), **alignment_lane(state)}
     prepared["provenance"] = provenance(paths, prepared)
@@ -282,6 +282,8 @@ def collect_results(
     report["results"].update(dict.fromkeys(not_written))
     if not_written:
         report["results_not_written"] = not_written
+    if renamed:  # the names PHYLIP cannot carry, and what its file writes instead
+        report["phylip_names"] = renamed
     write_json(paths.report, report)
     brief = {"job_id": paths.job_id, "status": "completed", "counts": report["counts"], "results": paths.results}
     brief["lanes"] = report.get("lanes")

@@ -184,7 +184,7 @@ def align_with_tree(
     if len(records) == 1:
         if run is not None:
             run.update(clustal_omega="not run (one sequence)", command="written by pavi as Clustal Omega lays it out")
-        return format_single_clustal(*records[0]), f"{records[0][0]};\n"
+        return format_single_clustal(*records[0]), f"{newick_label(records[0][0])};\n"
     binary = shutil.which(executable)
     if binary is None:
         raise AlignmentError(f"Clustal Omega ({executable}) is not installed (Debian/Ubuntu package 'clustalo')")
@@ -213,9 +213,33 @@ def align_with_tree(
             message = (stderr or stdout).strip() or _exit_said(process.returncode)
             raise AlignmentError(f"Clustal Omega failed: {message}")
         clustal = target.read_text()
-        newick = tree.read_text() if tree.exists() else ""
+        newick = quoted_leaves(tree.read_text()) if tree.exists() else ""
     check_alignment(records, parse_clustal(clustal))
     return clustal, newick
+
+
+_NEWICK_SPECIAL = frozenset("()[]':;,_ \t")
+
+
+def newick_label(name: str) -> str:
+    """A leaf's label as Newick readers take it back: quoted (``'`` doubled inside) when the name
+    holds a character Newick gives a meaning to (``_`` reads as a blank unquoted)."""
+    if not _NEWICK_SPECIAL & set(name):
+        return name
+    return "'" + name.replace("'", "''") + "'"
+
+
+def quoted_leaves(newick: str) -> str:
+    """Clustal Omega's guide tree with every leaf's name quoted where it must be. Clustal Omega
+    writes names raw, one leaf a line (``NAME:LENGTH``), so ``HLA-A*01:01`` read back as
+    ``HLA-A*01`` with a branch length of 01, and a ``,`` or ``(`` made the tree unreadable."""
+    lines = []
+    for line in newick.splitlines():
+        if line and line[0] not in "(),;" and ":" in line:
+            name, length = line.rsplit(":", 1)
+            line = f"{newick_label(name)}:{length}"
+        lines.append(line)
+    return "\n".join(lines) + ("\n" if newick.endswith("\n") else "")
 
 
 def _exit_said(code: int) -> str:

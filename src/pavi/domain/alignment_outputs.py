@@ -207,18 +207,44 @@ def _gcg_check(row: str) -> int:
     return sum((i % 57 + 1) * ord(c) for i, c in enumerate(row.upper().replace("-", "."))) % 10000
 
 
+PHYLIP_UNSAFE = frozenset("[](),:;'")  # what Biopython's PHYLIP writer strips or turns into '|'
+
+
+def phylip_names(names: list[str]) -> dict[str, str]:
+    """The names PHYLIP cannot carry as they are, each with the name written instead: every
+    character of :data:`PHYLIP_UNSAFE` as ``_``, then ``_2``, ``_3``... until no two names are
+    one (``gene(1)`` and ``gene_1_`` stay two). Empty when every name is written as it is."""
+    taken = set(names)
+    renamed: dict[str, str] = {}
+    for name in names:
+        if not PHYLIP_UNSAFE & set(name):
+            continue
+        base = "".join("_" if c in PHYLIP_UNSAFE else c for c in name)
+        candidate, n = base, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{base}_{n}"
+        taken.add(candidate)
+        renamed[name] = candidate
+    return renamed
+
+
 def formats(parsed: ParsedAlignment, clustal: str) -> dict[str, str]:
-    """The alignment in each of :data:`FORMATS` (Clustal: Clustal Omega's own file, as it is)."""
+    """The alignment in each of :data:`FORMATS` (Clustal: Clustal Omega's own file, as it is).
+    Every format keeps each name exactly (NEXUS quotes it where it must) but PHYLIP, whose names
+    are :func:`phylip_names`' substitutions where they have to be (the job report lists them)."""
     from Bio import AlignIO
     from Bio.Align import MultipleSeqAlignment
     from Bio.Seq import Seq
     from Bio.SeqRecord import SeqRecord
 
-    records = [
-        SeqRecord(Seq(row), id=name, description="", annotations={"molecule_type": "protein"})
-        for name, row in zip(parsed.names, parsed.rows, strict=True)
-    ]
-    alignment = MultipleSeqAlignment(records)  # type: ignore[no-untyped-call]
+    def alignment(rename: dict[str, str]) -> Any:
+        return MultipleSeqAlignment(  # type: ignore[no-untyped-call]
+            SeqRecord(Seq(row), id=rename.get(name, name), description="", annotations={"molecule_type": "protein"})
+            for name, row in zip(parsed.names, parsed.rows, strict=True)
+        )
+
+    as_named = alignment({})
     written = {"clustal": clustal, "msf": msf(parsed)}
     for name, biopython in (
         ("fasta", "fasta"),
@@ -227,6 +253,6 @@ def formats(parsed: ParsedAlignment, clustal: str) -> dict[str, str]:
         ("nexus", "nexus"),
     ):
         out = io.StringIO()
-        AlignIO.write(alignment, out, biopython)  # type: ignore[no-untyped-call]
+        AlignIO.write(alignment(phylip_names(parsed.names)) if name == "phylip" else as_named, out, biopython)  # type: ignore[no-untyped-call]
         written[name] = out.getvalue()
     return written
