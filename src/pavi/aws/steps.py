@@ -14,14 +14,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pavi.aws.job_requests import (
-    by_reference,
-    canonical_request,
-    claim_execution,
-    claim_request,
-    kept_request,
-    reference,
-)
+from pavi.aws import job_requests
 from pavi.aws.job_store import STORE_WRITERS, JobPaths, JobStateError, job_report, now_iso, read_json, write_json
 from pavi.aws.lanes import (
     DEFAULT_ENTRIES_PER_CHILD,
@@ -82,18 +75,18 @@ def validate_job(
     that the job can be handed to the Standard workflow (``hands_off_to``) by reference."""
     paths = JobPaths(store, job_id)
     if execution_id is not None:
-        claim_execution(paths, execution_id, hands_off_to)
+        job_requests.claim_execution(paths, execution_id, hands_off_to)
     lane = execution_input.get("lane", "auto") if isinstance(execution_input, dict) else "auto"
     if lane not in {"auto", *LANES}:
         raise RequestValidationError([Problem(None, "lane", f"{lane!r} is not a lane: 'lambda' or 'batch'")])
-    inline = not by_reference(execution_input)
-    request = execution_input if inline else kept_request(execution_input, paths)
+    inline = not job_requests.by_reference(execution_input)
+    request = execution_input if inline else job_requests.kept_request(execution_input, paths)
     job = parse_job(request)
     problems = url_problems(job, policy or UrlPolicy.from_env())
     if problems:
         raise RequestValidationError(problems)
     if inline:  # an operator's input: the job ID's request from now on
-        claim_request(paths, canonical_request(request))
+        job_requests.claim_request(paths, job_requests.canonical_request(request))
     entry_ids = [entry.unique_entry_id for entry in job.seq_regions]
     with ThreadPoolExecutor(STORE_WRITERS) as pool:
         writes = [
@@ -103,7 +96,7 @@ def validate_job(
         for write in writes:
             write.result()
     write_json(paths.manifest, {"job_id": job_id, "entries": paths.entries, "entry_ids": entry_ids})
-    kept = {"request": reference(paths, canonical_request(request))} if keep_request else {}
+    kept = {"request": job_requests.reference(paths, job_requests.canonical_request(request))} if keep_request else {}
     return {
         **kept,
         "job_id": job_id,

@@ -153,7 +153,8 @@ def _control(character: str) -> bool:
 
 def _start_execution(self: Any) -> Any:
     """moto's ``StartExecution``, refusing what Step Functions refuses (:func:`check_start`)."""
-    check_start(self._get_param("name") or "", self._get_param("input", if_none="{}"))
+    # a name is optional: Step Functions gives one (a UUID) when the call has none
+    check_start(self._get_param("name") or _new_name(), self._get_param("input", if_none="{}"))
     return _moto_start_execution(self)
 
 

@@ -85,7 +85,7 @@ class Worker:
         self.connection, child = context.Pipe()
         self.process = context.Process(
             target=serve,
-            args=(str(spec.code_dir), spec.handler, env, child, str(log)),
+            args=(str(spec.code_dir), spec.handler, env, child, str(log), spec.importable),
             name=f"lambda-{spec.logical_id}",
             daemon=True,
         )

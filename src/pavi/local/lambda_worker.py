@@ -66,9 +66,18 @@ def error_payload(error: BaseException) -> dict[str, Any]:
     }
 
 
-def serve(code_dir: str, handler_name: str, env: dict[str, str], connection: Any, log_path: str) -> None:
+def serve(
+    code_dir: str,
+    handler_name: str,
+    env: dict[str, str],
+    connection: Any,
+    log_path: str,
+    importable: frozenset[str] | None = None,
+) -> None:
     """One execution environment, forked from the host's fork server: the function's own
-    environment (nothing of the host's), its log, its handler, then its invocations."""
+    environment (nothing of the host's), its log, its handler, then its invocations. With
+    ``importable`` (a zip function's), only the standard library, its code and those top-level
+    packages (its layers' and the runtime's: :mod:`pavi.local.layers`) can be imported."""
     os.environ.clear()
     os.environ.update(env)
     log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -78,6 +87,10 @@ def serve(code_dir: str, handler_name: str, env: dict[str, str], connection: Any
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - the process's own streams
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.path.insert(0, code_dir)
+    if importable is not None:
+        from pavi.local.layers import LayerGuard
+
+        sys.meta_path.insert(0, LayerGuard(importable, code_dir))
     init_error = None
     try:
         handler = load_module_handler(Path(code_dir), handler_name)

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pavi.local.layers import importable as layers_importable
+from pavi.local.layers import layer_of
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 STATE_MACHINE_RESOURCE = "PipelineStateMachine"
@@ -68,6 +71,9 @@ class FunctionSpec:
     timeout: int
     memory: int = 512
     role: str = ""  # the execution role's name (the local stack resolves it from the translation)
+    # the top-level packages its layers and the runtime give it (pavi.local.layers); None: an
+    # image function, which holds what its image installs
+    importable: frozenset[str] | None = None
 
     @property
     def arn(self) -> str:
@@ -129,16 +135,20 @@ class StackModel:
                 **({} if raw else _plain(defaults.get("Environment", {}).get("Variables"))),
                 **_plain(props.get("Environment", {}).get("Variables")),
             }
+            importable = None
             if "ImageConfig" in props:  # an image function: its handler file, as the image holds it
                 code, handler = resource["Metadata"]["LocalCodeUri"], props["ImageConfig"]["Command"][0]
             else:
                 code, handler = props["CodeUri"], props.get("Handler", defaults.get("Handler"))
+                layers = [layer_of(item) for item in props.get("Layers", defaults.get("Layers", []))]
+                importable = layers_importable(self.root, tuple(layer for layer in layers if layer))
             specs[name] = FunctionSpec(
                 name,
                 self.root / code,
                 handler,
                 env,
                 int(props.get("Timeout", defaults.get("Timeout", 3))),
+                importable=importable,
             )
         return specs
 
