@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import threading
 import time
 import uuid
@@ -19,7 +18,6 @@ from support.demo import demo_entries
 from support.lambdas import header
 
 from pavi.aws import api
-from pavi.local.batch_host import BatchJob
 from pavi.local.serve import proxy_event
 from pavi.local.stack import EmulatedStack
 
@@ -138,18 +136,17 @@ def test_the_seq_regions_form_is_accepted_too(call: Call) -> None:
 
 
 def test_a_running_job_has_no_results_and_no_logs_yet(call: Call, stack: EmulatedStack) -> None:
+    """The job is held in its retrieval (the demo takes the Lambda lane: its retrieval function
+    waits) while the test looks at it; the test checks the hold was reached (issue 27, item 6)."""
     release = threading.Event()
-
-    def held(job: BatchJob, attempt: int, process: subprocess.Popen[bytes]) -> None:
-        release.wait(60)  # the retrieval jobs wait until the test has looked at the running job
-
-    stack.batch.on_start = held
+    stack.faults.hold["RetrieveFunction"] = release
     job = body(call("POST", "/api/pipeline-job/", demo_entries()))["uuid"]
     try:
         deadline = time.monotonic() + 60
-        while body(call("GET", f"/api/pipeline-job/{job}"))["status"] != "running":
-            assert time.monotonic() < deadline
+        while "RetrieveFunction" not in stack.faults.held:
+            assert time.monotonic() < deadline, "the job never reached its retrieval"
             time.sleep(0.05)
+        assert body(call("GET", f"/api/pipeline-job/{job}"))["status"] == "running"
         assert call("GET", f"/api/pipeline-job/{job}/result/alignment")["statusCode"] == 404
         assert call("GET", f"/api/pipeline-job/{job}/result/seq-info")["statusCode"] == 404
         logs = call("GET", f"/api/pipeline-job/{job}/logs")

@@ -69,7 +69,7 @@ def test_parameter_overrides_take_sam_deploys_syntax_and_checks() -> None:
     said = " ".join(refused.value.problems)
     for name in ("Nope", "ApiAuth", "MaxVcpus", "LogRetentionDays"):
         assert name in said
-    with pytest.raises(ParameterError):
+    with pytest.raises(ParameterError, match="'ApiAuth' is not Key=Value"):
         parse_overrides(["ApiAuth"])
 
 

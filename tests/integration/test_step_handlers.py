@@ -291,5 +291,5 @@ def test_a_failed_batch_job_is_reported_by_its_status_reason(store: str, handler
 
 
 def test_job_paths_refuse_ids_that_would_escape_the_prefix() -> None:
-    with pytest.raises(JobStateError):
+    with pytest.raises(JobStateError, match=r"job id '\.\./other-job' must be 1-80 letters"):
         JobPaths(STORE, "../other-job")

@@ -148,3 +148,25 @@ def test_the_stack_refuses_what_aws_refuses(local_stack: dict[str, str]) -> None
         check=False,
     )
     assert unsigned.returncode != 0 and "InvalidAccessKeyId" in unsigned.stderr
+
+
+def test_functions_are_listed_and_invoked_with_the_printed_keys(local_stack: dict[str, str], tmp_path: Path) -> None:
+    """Issue 27, item 4: ``aws lambda list-functions`` answered 403 SignatureDoesNotMatch with the
+    keys ``pavi stack`` prints, and nothing printed the functions' names."""
+    env = local_stack
+    printed = dict(pair.split("=", 1) for pair in env["PAVI_FUNCTIONS"].split())
+    assert printed["ValidateFunction"].endswith(":function:ValidateFunction")
+    listed = json.loads(aws(env, "lambda", "list-functions").stdout)
+    assert {f["FunctionName"] for f in listed["Functions"]} >= {"ValidateFunction", "ApiFunction"}
+    event = tmp_path / "health.json"
+    event.write_text(json.dumps({"httpMethod": "GET", "path": "/api/health", "resource": "/api/health"}))
+    answer = tmp_path / "answer.json"
+    invoked = aws(
+        env, "lambda", "invoke", "--function-name", "ApiFunction",
+        "--payload", f"file://{event}", str(answer), check=False,
+    )  # fmt: skip
+    assert invoked.returncode == 0, invoked.stderr[-2000:]
+    assert json.loads(invoked.stdout)["StatusCode"] == 200
+    assert json.loads(json.loads(answer.read_text())["body"]) == {"status": "up"}
+    badly_signed = aws({**env, "AWS_SECRET_ACCESS_KEY": "not-the-secret"}, "lambda", "list-functions", check=False)
+    assert badly_signed.returncode != 0 and "SignatureDoesNotMatch" in badly_signed.stderr

@@ -199,3 +199,33 @@ def test_the_stand_in_refuses_what_step_functions_refuses(stack: EmulatedStack, 
     if machine == "STANDARD":
         names = {e["name"] for e in stack.sfn.list_executions(stateMachineArn=arn)["executions"]}
         assert not {"../x", "a b"} & names
+
+
+def test_unsigned_requests_are_refused_with_403_and_no_traceback(stack: EmulatedStack) -> None:
+    """Finding 5 (item 4): an unsigned S3 request got 500 with a traceback, retried 4 times."""
+    import urllib.error
+    import urllib.request
+
+    for url, data, headers in (
+        (f"{stack.endpoint}/pavi-local/work/x/request.json", None, {}),
+        (f"{stack.endpoint}/", b"{}", {"X-Amz-Target": "AWSStepFunctions.ListStateMachines"}),
+    ):
+        request = urllib.request.Request(url, data=data, headers=headers, method="POST" if data else "GET")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        body = refused.value.read()
+        assert refused.value.code == 403 and b"AccessDenied" in body and b"Traceback" not in body, body[:300]
+
+
+def test_no_users_keys_take_a_functions_role(stack: EmulatedStack) -> None:
+    """Finding 5 (item 4): every role trusted {"AWS": "*"}, so the operator's keys could assume any
+    function's role. The roles trust their service only, as SAM writes them."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    role = stack.principals["ValidateFunctionRole"]
+    assert role.trust["Statement"][0]["Principal"] == {"Service": ["lambda.amazonaws.com"]}
+    with pytest.raises(ClientError) as refused:
+        boto3.client("sts").assume_role(RoleArn=role.arn, RoleSessionName="operator")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert f"sts:AssumeRole on resource: {role.arn}" in refused.value.response["Error"]["Message"]

@@ -48,6 +48,8 @@ class FileServer:
         self.bytes_sent = 0
         self.requests: list[tuple[str, str | None]] = []
         self.hosts: list[str] = []  # the Host header of each request
+        self.in_flight = 0  # GET requests being answered now
+        self.most_in_flight = 0  # the most at once (concurrency is counted, not timed)
         self._failures: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
         self._server = _QuietServer(address, self._handler())
@@ -111,6 +113,15 @@ class FileServer:
                     failing = server._failures[path] < count
                     if failing:
                         server._failures[path] += 1
+                    server.in_flight += 1
+                    server.most_in_flight = max(server.most_in_flight, server.in_flight)
+                try:
+                    self._answer_get(path, failing, status)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _answer_get(self, path: str, failing: bool, status: int) -> None:
                 if path in server.faults.delay:
                     time.sleep(server.faults.delay[path])
                 if failing:

@@ -110,7 +110,7 @@ def test_alignment_column_of_residues(position: int, column: int) -> None:
 def test_one_past_the_last_residue_is_the_next_column_or_the_last() -> None:
     assert alignment_column(residue_columns("MMMK--AY-AKQ-"), 10, 13) == 13
     assert alignment_column(residue_columns("--MKT-AYIAKQR"), 11, 13) == 13
-    with pytest.raises(AlignmentError):
+    with pytest.raises(AlignmentError, match=r"residue 4 is outside the sequence \(length 2\)"):
         alignment_column(residue_columns("MK--"), 4, 4)
 
 

@@ -119,6 +119,7 @@ class Principal:
     policies: list[dict[str, Any]]
     credentials: dict[str, str] = field(default_factory=dict)
     session_arn: str = ""  # who calls: the assumed role's session (arn:aws:sts::...:assumed-role/NAME/SESSION)
+    trust: dict[str, Any] = field(default_factory=dict)  # a role's AssumeRolePolicyDocument, as the template writes it
 
     @property
     def caller(self) -> str:
@@ -187,6 +188,8 @@ def _check(self: Any, resource: str) -> None:
     service, action = self._action.split(":", 1)
     if self._action == "sts:GetCallerIdentity":
         return
+    if self._action == "sts:AssumeRole":
+        _authorize_assume_role(self, _principal_of(self))
     is_s3 = isinstance(self, S3IAMRequest)
     faults = _state["faults"]
     if is_s3 and faults is not None:
@@ -209,6 +212,49 @@ def _check(self: Any, resource: str) -> None:
         error = AccessDeniedError(user_arn=principal.caller, action=self._action)
         error.message = message
         raise error
+
+
+def _authorize_assume_role(request: Any, caller: Principal) -> None:
+    """STS's rule besides the caller's own policies: the role's trust policy must name the caller.
+    The template's roles trust a service (Lambda, ECS tasks, Step Functions) only, so no user's
+    keys, the operator's included, can take a function's role (issue 27, item 4)."""
+    from moto.core.exceptions import AccessDeniedError
+
+    given = (getattr(request, "_data", None) or {}).get("RoleArn", "")
+    wanted = str(given[0] if isinstance(given, list) and given else given)
+    role = next((p for p in _state["principals"].values() if p.arn == wanted and p.trust), None)
+    if role is None:
+        return
+    trusted = [
+        principal
+        for statement in role.trust.get("Statement", [])
+        if statement.get("Effect") == "Allow"
+        for kind, principal in (statement.get("Principal") or {}).items()
+        if kind == "AWS"
+    ]
+    names = {str(p) for value in trusted for p in (value if isinstance(value, list) else [value])}
+    if "*" in names or caller.arn in names or caller.caller in names:
+        return
+    raise AccessDeniedError(user_arn=caller.caller, action=f"sts:AssumeRole on resource: {wanted}")
+
+
+def _unsigned(request: Any) -> Exception:
+    """AWS's answer to a request with no signature: 403. moto's server routes a request without
+    an ``Authorization`` header to S3 (the credential scope names the service), which answers an
+    anonymous caller of a private bucket ``AccessDenied``; a JSON service, ``MissingAuthenticationToken``."""
+    from moto.core.exceptions import AccessDeniedError, JsonRESTError
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.responses import S3Response
+
+    if isinstance(request, S3Response):
+        return S3ClientError("AccessDenied", "Access Denied")
+    if request.headers.get("X-Amz-Target"):
+        denied = JsonRESTError("MissingAuthenticationTokenException", "Missing Authentication Token")
+        denied.code = 403
+        return denied
+    refused = AccessDeniedError(user_arn="anonymous", action="")
+    refused.message = "Request is missing Authentication Token"
+    return refused
 
 
 def _authorize_s3(principal: Principal, action: str, resource: str, context: dict[str, str]) -> None:
@@ -260,9 +306,40 @@ def _authenticate(original: Callable[..., None]) -> Callable[..., None]:
         if "Authorization" not in self.headers and ("X-Amz-Credential" in query or "AWSAccessKeyId" in query):
             _authorize_presigned(self, resource)
             return
+        if "Authorization" not in self.headers:
+            raise _unsigned(self)
         original(self, iam_request_cls, resource)
 
     return authenticate
+
+
+def _signature_check(original: Callable[[Any], None]) -> Callable[[Any], None]:
+    """moto's SigV4 check, for the REST-JSON services too: moto rebuilds a Lambda request without
+    its path's trailing slash and with its headers as a body, so every signed ``lambda`` call was
+    ``SignatureDoesNotMatch``. A request without a body is checked as it was signed: empty, and
+    under its path as sent; a wrong key or secret still fails."""
+
+    def check(self: Any) -> None:
+        try:
+            original(self)
+            return
+        except Exception:
+            if self._body or self._method not in {"GET", "HEAD", "DELETE"}:
+                raise
+        path, data = self._path, self._data
+        try:
+            for candidate in (path, path + "/"):
+                self._path, self._data = candidate, b""
+                try:
+                    original(self)
+                    return
+                except Exception:  # the next form of the path
+                    continue
+        finally:
+            self._path, self._data = path, data
+        original(self)  # the check's own error
+
+    return check
 
 
 def _s3_key_exists(bucket: str, key: str) -> bool:
@@ -288,9 +365,11 @@ def enforce(principals: dict[str, Principal], faults: Any = None) -> Iterator[No
             mixin._authenticate_and_authorize_action,
             settings.INITIAL_NO_AUTH_ACTION_COUNT,
             dict(_state),
+            IAMRequestBase.check_signature,
         )
         _state.update(principals=principals, s3_exists=_s3_key_exists, faults=faults)
         IAMRequestBase.check_action_permitted = _check  # type: ignore[method-assign]
+        IAMRequestBase.check_signature = _signature_check(saved[4])  # type: ignore[method-assign,assignment]
         mixin._authenticate_and_authorize_action = _authenticate(saved[1])  # type: ignore[method-assign]
         settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
     try:
@@ -298,6 +377,7 @@ def enforce(principals: dict[str, Principal], faults: Any = None) -> Iterator[No
     finally:
         with _patch_lock:
             IAMRequestBase.check_action_permitted = saved[0]  # type: ignore[method-assign]
+            IAMRequestBase.check_signature = saved[4]  # type: ignore[method-assign]
             mixin._authenticate_and_authorize_action = saved[1]  # type: ignore[method-assign]
             settings.INITIAL_NO_AUTH_ACTION_COUNT = saved[2]
             _state.clear()
@@ -317,7 +397,8 @@ def role_principals(resolver: Any) -> dict[str, Principal]:
         if "Condition" in resource and not resolver.condition(resource["Condition"]):
             continue
         policies = resolver.resolve(resource["Properties"].get("Policies", []))
-        principals[name] = Principal(name, role_arn(name), [p["PolicyDocument"] for p in policies])
+        trust = resolver.resolve(resource["Properties"].get("AssumeRolePolicyDocument", {}))
+        principals[name] = Principal(name, role_arn(name), [p["PolicyDocument"] for p in policies], trust=trust)
     return principals
 
 
@@ -327,11 +408,10 @@ ADMINISTRATOR = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Act
 def provision(iam: Any, sts: Any, principals: dict[str, Principal], operator: str) -> Principal:
     """Create the roles in moto's IAM, assume each (credentials on its principal), and an
     administrator user for the operator; returns the operator (made before enforcement starts)."""
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
-    }
     for principal in principals.values():
+        # the template's trust policy (a service): the stack takes each role for its service, as
+        # Lambda, ECS and Step Functions do, before enforcement starts; no user can later
+        trust = principal.trust or {"Version": "2012-10-17", "Statement": []}
         iam.create_role(RoleName=principal.name, AssumeRolePolicyDocument=json.dumps(trust))
         for index, policy in enumerate(principal.policies):
             # IAM takes a policy without a Version (SAM writes them so); moto's validator wants one

@@ -20,7 +20,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,10 @@ class Faults:
     # S3 answers 503 SlowDown (decided in the S3 server, so it reaches every process)
     s3_slow_down: dict[str, int] = field(default_factory=dict)
     s3_injected: int = 0
+    # function -> an event its next invocation waits for before its handler runs (a job held
+    # "running"); the functions whose hold was reached are added to ``held``
+    hold: dict[str, threading.Event] = field(default_factory=dict)
+    held: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def take_s3_error(self, action: str) -> tuple[str, str] | None:
@@ -179,6 +184,7 @@ class LambdaHost:
     ):
         self.functions = functions
         self.by_arn = {spec.arn: spec for spec in functions.values()}
+        self.by_name = {**{spec.logical_id: spec for spec in functions.values()}, **self.by_arn}  # name or ARN
         self.environment = environment
         self.log_dir = log_dir
         self.caller = caller  # who invokes through lambda.Invoke: the state machine's role
@@ -196,7 +202,7 @@ class LambdaHost:
         from botocore.response import StreamingBody
 
         name = unquote(params["url_path"].split("/functions/", 1)[1].split("/", 1)[0])
-        spec = self.by_arn.get(name)
+        spec = self.by_name.get(name)
         if spec is None:
             return client_error(404, "ResourceNotFoundException", f"Function not found: {name}")
         if self.caller is not None:
@@ -246,6 +252,9 @@ class LambdaHost:
                 started = time.time()  # Lambda's clock: from the handler's call, init excluded
                 if times > 0:
                     time.sleep(delay)
+                if (hold := self.faults.hold.pop(spec.logical_id, None)) is not None:
+                    self.faults.held.add(spec.logical_id)
+                    hold.wait(timeout)
                 answer = worker.invoke(event, request_id, max(0.001, timeout - (time.time() - started)))
                 if answer is not None:
                     self._release(spec, worker)
@@ -325,3 +334,52 @@ class LambdaHost:
             workers, self._all, self._idle = self._all, [], {}
         for worker in workers:
             worker.close()
+
+
+@contextmanager
+def served_by_moto(host: LambdaHost, lambda_client: Any, roles: dict[str, str]) -> Iterator[None]:
+    """The stack's functions in moto's own Lambda service, for callers outside the state
+    machines (the AWS CLI with ``pavi stack``'s keys, any SDK): ``ListFunctions``/``GetFunction``
+    name them, and ``Invoke`` runs them in ``host`` (moto's would need Docker). IAM decides as
+    for every call: the caller needs ``lambda:InvokeFunction`` on the function."""
+    from moto.awslambda.responses import LambdaResponse
+
+    for spec in host.by_arn.values():
+        if spec.importable is None:
+            continue  # the image function: moto would pull its image; it is invoked by the machines only
+        lambda_client.create_function(
+            FunctionName=spec.logical_id,
+            Runtime="python3.13",
+            Role=roles[spec.role],
+            Handler=spec.handler,
+            Code={"ZipFile": _placeholder_zip()},
+            Timeout=spec.timeout,
+            MemorySize=spec.memory,
+        )
+    original = LambdaResponse.invoke
+
+    def invoke(self: Any) -> Any:
+        spec = host.by_name.get(unquote(self.path.rsplit("/", 2)[-2]))
+        if spec is None:
+            return original(self)
+        result, function_error = host.invoke(spec, json.loads(self.body or b"{}"))
+        headers = {"content-type": "application/json", "x-amz-executed-version": "$LATEST"}
+        if function_error:
+            headers["x-amz-function-error"] = function_error
+        return 200, headers, json.dumps(result)
+
+    LambdaResponse.invoke = invoke  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LambdaResponse.invoke = original  # type: ignore[method-assign]
+
+
+def _placeholder_zip() -> bytes:
+    """A zip moto keeps as the function's code: the real code is the template's ``CodeUri``."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "# pavi stack runs this function from its CodeUri\n")
+    return buffer.getvalue()

@@ -173,6 +173,8 @@ def exports(stack: EmulatedStack) -> dict[str, str]:
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         "PAVI_STATE_MACHINE_ARN": stack.state_machine_arn,
         "PAVI_EXPRESS_STATE_MACHINE_ARN": stack.express_state_machine_arn,
+        # the functions by name (aws lambda invoke --function-name NAME), each beside its ARN
+        "PAVI_FUNCTIONS": " ".join(f"{name}={spec.arn}" for name, spec in stack.functions.items()),
         "PAVI_BUCKET": LOCAL_BUCKET,
     }
 
