@@ -227,6 +227,18 @@ def test_limits_and_the_allow_list_are_enforced_before_any_execution(
     assert stack.sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"] == []
 
 
+def test_a_host_that_does_not_resolve_is_said_so_not_refused(call: Call, stack: EmulatedStack) -> None:
+    """Issue 27, item 8: a genome host that does not resolve when the job is posted was said to be
+    "not allowed"; it is a resolution failure, and the answer says which."""
+    stack.extra_env["PAVI_FASTA_ALLOWLIST"] = "*"
+    stack.extra_env["PAVI_URL_GUARD"] = "aws"
+    entry = dict(demo_entries()[0], fasta_file_url="https://no-such-host.invalid/genome.fa.gz")
+    answer = call("POST", "/api/pipeline-job/", [entry])
+    assert answer["statusCode"] == 422, answer
+    assert body(answer)["detail"] == "fasta_file_url's host does not resolve"
+    assert body(answer)["problems"][0]["message"].startswith("cannot resolve host 'no-such-host.invalid'")
+
+
 def test_a_large_result_is_a_redirect_to_a_presigned_url(call: Call, monkeypatch: pytest.MonkeyPatch) -> None:
     job = body(call("POST", "/api/pipeline-job/", demo_entries()))["uuid"]
     assert wait_until_ended(call, job) == "completed"

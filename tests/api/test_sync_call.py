@@ -46,6 +46,10 @@ def test_prefer_wait_answers_the_finished_job_with_links_to_every_result(served:
     assert data.startswith(b"CLUSTAL")
     code, data, _ = served.request(job["logs"])
     assert code == 200 and b"# report" in data and b"status: completed" in data
+    # issue 27, item 8: the Express execution's history is not kept; the log lists the steps anyway
+    steps = data.decode().split("# report")[0]
+    for step in ("validation", "retrieval", "preparation", "alignment", "collection"):
+        assert f"{step}: started" in steps and f"{step}: done" in steps, steps
 
 
 def test_a_job_too_large_for_the_lambda_lane_goes_on_as_the_same_job(served: Served) -> None:

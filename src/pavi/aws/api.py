@@ -178,7 +178,10 @@ def create_job() -> Response[str]:
         return _problems(422, "invalid request", error.problems)
     problems = url_problems(job, UrlPolicy.from_env())
     if problems:
-        return _problems(422, "fasta_file_url not allowed", problems)
+        unresolved = all(p.message.startswith("cannot resolve host") for p in problems)
+        return _problems(
+            422, "fasta_file_url's host does not resolve" if unresolved else "fasta_file_url not allowed", problems
+        )
     key = app.current_event.headers.get(IDEMPOTENCY_HEADER)  # case-insensitive in Powertools 3
     if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
         problem = Problem(None, IDEMPOTENCY_HEADER, "1 to 255 printable ASCII characters (a UUID is best)")

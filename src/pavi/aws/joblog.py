@@ -125,8 +125,29 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def report_step_lines(report: dict[str, Any]) -> list[str]:
+    """The steps of a job that has no execution history (an Express execution's is not kept):
+    each step's start and end from the report's marks, as :func:`history_lines` writes them."""
+    started = report.get("started_at")
+    if not started:
+        return []
+    begin = datetime.fromisoformat(str(started).replace("Z", "+00:00"))
+
+    def at(mark: str) -> str:
+        return f"{(datetime.fromisoformat(mark.replace('Z', '+00:00')) - begin).total_seconds():7.2f}s"
+
+    lines = [f"{at(started)}  job started"]
+    for step in report.get("steps", []):
+        lines += [f"{at(step['started_at'])}  {step['step']}: started", f"{at(step['ended_at'])}  {step['step']}: done"]
+    ended = report.get("ended_at")
+    if ended:
+        lines.append(f"{at(str(ended))}  job {report.get('status')}")
+    return lines
+
+
 def readable_log(history: list[dict[str, Any]], report: dict[str, Any] | None) -> str:
-    lines = ["# steps (seconds since the job started)", *history_lines(history)]
+    steps = history_lines(history) if history else report_step_lines(report or {})
+    lines = ["# steps (seconds since the job started)", *steps]
     if report:
         lines += ["", "# report", *report_lines(report)]
     return "\n".join(lines) + "\n"
