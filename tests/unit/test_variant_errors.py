@@ -153,8 +153,19 @@ def test_an_insertion_at_a_junction_or_inside_a_splice_site_is_named(
 def test_an_insertion_inside_an_intron_but_off_its_splice_sites_leaves_the_protein(
     tmp_path: Path, strand: str, after: int
 ) -> None:
-    v = GeneDesign().on_strand(strand).layout_insertion("ins", after, "GCA")
-    assert alt(run(tmp_path, strand, [v])) == (P, {"embedded_variants": [], "hgvs_p": "p.="})
+    design = GeneDesign()
+    v = design.on_strand(strand).layout_insertion("ins", after, "GCA")
+    protein, info = alt(run(tmp_path, strand, [v]))
+    (said,) = info.pop("variants_not_in_protein")  # issue 28, item 5: accounted for, with its terms
+    assert (protein, info) == (P, {"embedded_variants": [], "hgvs_p": "p.="})
+    # the distance by hand: from the insertion's flanks (after, after + 1) to the nearest exon base
+    nearest = min(abs(p - edge) for p in (after, after + 1) for exon in design.exons for edge in exon)
+    terms = ["splice_region_variant", "intron_variant"] if 3 <= nearest <= 8 else ["intron_variant"]
+    assert said == {
+        "variant_id": "ins",
+        "consequence": terms,
+        "reason": f"in an intron, {nearest} bases from the nearest exon: spliced out of the mRNA",
+    }
 
 
 @STRANDS
@@ -166,3 +177,57 @@ def test_a_deletion_past_the_transcripts_end_says_so(tmp_path: Path, strand: str
     assert error_of(tmp_path, strand, [v]) == (
         f"variant tss: it reaches past the transcript's annotated ends (chrT:{low}-{high}); not embedded"
     )
+
+
+# -- issue 28, item 5: an entry failed by a variant names its SO term; every variant accounted for
+
+
+def failed_terms(tmp_path: Path, strand: str, variants: list[dict[str, object]], design: GeneDesign) -> tuple:
+    protein, info = alt(run(tmp_path, strand, variants, design))
+    assert protein is None and info["error"], info
+    return info.get("consequence"), info.get("hgvs_p")
+
+
+@STRANDS
+def test_a_failed_alternative_names_the_variants_so_term(tmp_path: Path, strand: str) -> None:
+    design, closed = GeneDesign(), GeneDesign(utr3="CCCCCCCCCCCC")
+    gene, closed_gene = design.on_strand(strand), closed.on_strand(strand)
+    last = codon_index(len(closed.protein))
+    cases = [
+        (design, [gene.variant("start", 2, "G", "A")], (["start_lost"], "p.Met1?")),
+        (closed, [closed_gene.variant("stoplost", len(closed.protein) * 3, "T", "C")], (["stop_lost"], None)),
+        (closed, [closed_gene.variant("fs", last, closed.coding[last], "")], (["frameshift_variant"], None)),
+        (design, [gene.layout_variant("sv", 83, 83, "C" if design.layout[82] != "C" else "A")],
+         (["splice_donor_variant"], None)),
+        (design, [gene.layout_variant("sv", 209, 209, "C" if design.layout[208] != "C" else "G")],
+         (["splice_acceptor_variant"], None)),
+    ]  # fmt: skip
+    for number, (which, variants, expected) in enumerate(cases):
+        assert failed_terms(tmp_path / str(number), strand, variants, which) == expected, variants
+
+
+@STRANDS
+def test_every_variant_the_protein_does_not_carry_is_reported_with_its_term(tmp_path: Path, strand: str) -> None:
+    design = GeneDesign()
+    gene = design.on_strand(strand)
+    stop_end = len(design.coding)  # the 3' UTR's first base is coding index len(coding)
+    utr3_pos = gene.coding_pos(stop_end - 1) + (1 if strand == "+" else -1)
+    base = gene.genome[utr3_pos - 1]
+    three_prime = {"variant_id": "utr3", "seq_id": design.seq_id, "start": utr3_pos, "end": utr3_pos,
+                   "ref": base, "alt": "G" if base != "G" else "T"}  # fmt: skip
+    first, last = gene.region(design.exons[0][0], design.exons[-1][1])  # the transcript's genomic span
+    five_side, three_side = (first - 5, last + 5) if strand == "+" else (last + 5, first - 5)
+    outside = [
+        {"variant_id": "up", "seq_id": design.seq_id, "start": five_side, "end": five_side,
+         "ref": gene.genome[five_side - 1], "alt": "G" if gene.genome[five_side - 1] != "G" else "T"},
+        {"variant_id": "down", "seq_id": design.seq_id, "start": three_side, "end": three_side,
+         "ref": gene.genome[three_side - 1], "alt": "G" if gene.genome[three_side - 1] != "G" else "T"},
+    ]  # fmt: skip
+    protein, info = alt(run(tmp_path, strand, [three_prime, *outside]))
+    assert protein == P and info["embedded_variants"] == []
+    said = {v["variant_id"]: (v["consequence"], v["reason"]) for v in info["variants_not_in_protein"]}
+    assert said == {
+        "utr3": (["3_prime_UTR_variant"], "in the 3' UTR, after the stop codon: not translated"),
+        "up": (["upstream_gene_variant"], f"5 bases 5' of the transcript (chrT:{first}-{last})"),
+        "down": (["downstream_gene_variant"], f"5 bases 3' of the transcript (chrT:{first}-{last})"),
+    }

@@ -137,7 +137,9 @@ def test_intronic_variant_is_not_embedded(tmp_path: Path, strand: str) -> None:
          "ref": base, "alt": "A" if base != "A" else "C"}  # fmt: skip
     protein, info = alt(run(tmp_path, strand, [v]))
     assert protein == P
-    assert info == {"embedded_variants": [], "hgvs_p": "p.="}
+    reason = "in an intron, 10 bases from the nearest exon: spliced out of the mRNA"  # issue 28, item 5
+    not_in = [{"variant_id": "intronic", "consequence": ["intron_variant"], "reason": reason}]
+    assert info == {"embedded_variants": [], "hgvs_p": "p.=", "variants_not_in_protein": not_in}
 
 
 @STRANDS
@@ -149,7 +151,9 @@ def test_five_prime_utr_variant_leaves_the_protein(tmp_path: Path, strand: str) 
     v = {"variant_id": "utr", "seq_id": design.seq_id, "start": utr_pos, "end": utr_pos,
          "ref": base, "alt": "T" if base != "T" else "G"}  # fmt: skip
     protein, info = alt(run(tmp_path, strand, [v]))
-    assert protein == P and info == {"embedded_variants": [], "hgvs_p": "p.="}
+    reason = "in the 5' UTR, before the start codon: not translated"  # issue 28, item 5
+    not_in = [{"variant_id": "utr", "consequence": ["5_prime_UTR_variant"], "reason": reason}]
+    assert protein == P and info == {"embedded_variants": [], "hgvs_p": "p.=", "variants_not_in_protein": not_in}
 
 
 def test_substitution_types() -> None:

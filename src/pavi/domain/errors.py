@@ -60,7 +60,14 @@ class UnalignableSequence(SequenceError):
 
 
 class VariantError(PaviError):
-    """A variant cannot be resolved or embedded; an error of the alternative sequence only."""
+    """A variant cannot be resolved or embedded; an error of the alternative sequence only.
+    ``consequence`` (SO terms) and ``hgvs_p`` say what the variant does where that is known
+    (``start_lost`` and ``p.Met1?``, ``splice_donor_variant``...): the seq-info carries them."""
+
+    def __init__(self, message: str, consequence: list[str] | None = None, hgvs_p: str | None = None):
+        super().__init__(message)
+        self.consequence = consequence or []
+        self.hgvs_p = hgvs_p
 
 
 class UrlNotAllowedError(GenomeAccessError):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pavi.domain import storage
-from pavi.domain.errors import PaviError, UnalignableSequence
+from pavi.domain.errors import PaviError, UnalignableSequence, VariantError
 from pavi.domain.genome import IndexedFasta, new_job, open_fasta, opened_identities
 from pavi.domain.request import Entry
 from pavi.domain.transcripts import Transcript, check_protein, coding_frame, reference_protein
@@ -108,10 +108,16 @@ def retrieve_entry(
             check_protein(alt.protein)
             alternative.protein = alt.protein
             alternative.info = {"embedded_variants": alt.embedded_variants, "hgvs_p": alt.hgvs_p}
+            if alt.not_in_protein:  # every variant of the request accounted for (issue 28, item 5)
+                alternative.info["variants_not_in_protein"] = alt.not_in_protein
         except Exception as error:
             if not isinstance(error, PaviError):
                 logger.exception("entry %s: unexpected error in its variants", entry.unique_entry_id)
             alternative.info = {"error": _message(error)}
+            if isinstance(error, VariantError) and error.consequence:  # what the variant does, in SO terms
+                alternative.info["consequence"] = error.consequence
+                if error.hgvs_p:
+                    alternative.info["hgvs_p"] = error.hgvs_p
             if isinstance(error, UnalignableSequence):
                 alternative.info[EXCLUDED] = True
     return result

@@ -80,20 +80,22 @@ class SpliceSites:
         return self.sites[min(changed)] if changed else None
 
 
-def changed_splice_site(variant: Variant, transcript: Transcript) -> str | None:
-    """Why ``variant`` makes the transcript's splicing unpredictable, or None when it does not."""
+def changed_splice_site(variant: Variant, transcript: Transcript) -> tuple[str, str] | None:
+    """Why ``variant`` makes the transcript's splicing unpredictable, and its SO term
+    (``splice_donor_variant`` or ``splice_acceptor_variant``), or None when it does not."""
     if variant.genomic_seq_id != transcript.seq_id:
         return None
     site = transcript.splice_sites.changed_by(variant)
     if site is None:
         return None
+    term = f"splice_{site.kind}_variant"
     if variant.is_insertion:
         return (
             f"variant {variant.variant_id}: inserts between {variant.genomic_start_pos} and "
             f"{variant.genomic_end_pos}, at {site.describe(transcript.seq_id)}; the mRNA cannot be "
             "predicted (splice site changed), so no alternative protein is made"
-        )
+        ), term
     return (
         f"variant {variant.variant_id}: changes {site.describe(transcript.seq_id)}; the mRNA "
         "cannot be predicted (splice site changed), so no alternative protein is made"
-    )
+    ), term

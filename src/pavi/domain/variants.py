@@ -8,11 +8,12 @@ codon's position in the edited transcript (SPEC section 3).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pavi.domain.consequence import ProteinChange, allele_change, edit_change, reference_with_stop
 from pavi.domain.errors import SequenceError, VariantError
+from pavi.domain.outside_protein import in_untranslated_region, outside_exons
 from pavi.domain.regions import InlineVariant
 from pavi.domain.splicing import changed_splice_site
 from pavi.domain.transcripts import (
@@ -126,7 +127,7 @@ def variant_edit(variant: Variant, transcript: Transcript) -> Edit | None:
         return Edit(variant, min(a, b), max(a, b) + 1, "")
     splice = changed_splice_site(variant, transcript)
     if splice:
-        raise VariantError(splice)
+        raise VariantError(splice[0], consequence=[splice[1]])
     if a is None and b is None and not transcript.contains_an_exon(start, end):
         return None  # in an intron (not at its splice sites) or outside the transcript
     if variant.is_insertion and a is not None and b is not None and abs(a - b) == 1:
@@ -215,14 +216,25 @@ def _stop_lost(edits: list[Edit], start: int, end: int, read: int) -> str:
     )
 
 
+def _stop_lost_terms(edits: list[Edit], frame: CodingFrame) -> list[str]:
+    """VEP's terms of an allele whose stop is lost with no new stop: ``stop_lost`` when an edit
+    changes the stop codon, ``frameshift_variant`` when one shifts the frame before it."""
+    terms = ["stop_lost"] if any(_touches(e, frame.end - 3, frame.end) for e in edits) else []
+    if any(frame.start <= e.first < frame.end - 3 and e.shift % 3 for e in edits):
+        terms.append("frameshift_variant")
+    return terms or ["stop_lost"]
+
+
 @dataclass(frozen=True)
 class AltProtein:
     """The alternative protein, where each embedded variant lies in it and what it does to the
-    protein, and one HGVS p. description of the whole change (``hgvs_p``)."""
+    protein, one HGVS p. description of the whole change (``hgvs_p``), and the variants it does
+    not carry with their terms and why (``not_in_protein``: :mod:`pavi.domain.outside_protein`)."""
 
     protein: str
     embedded_variants: list[dict[str, Any]]
     hgvs_p: str = "p.="
+    not_in_protein: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _codon(position: int, start: int) -> int:
@@ -243,10 +255,9 @@ def alternative_protein(
     check_no_overlaps(variants)
     for variant in variants:
         check_reference(variant, fetch)
-    edits = sorted(
-        (e for e in (variant_edit(v, transcript) for v in variants) if e is not None),
-        key=lambda e: (e.first, e.after),
-    )
+    placed = [(v, variant_edit(v, transcript)) for v in variants]
+    edits = sorted((e for _, e in placed if e is not None), key=lambda e: (e.first, e.after))
+    not_in_protein = [outside_exons(v, transcript) for v, e in placed if e is None]
     if edits and not frame.contiguous:
         raise VariantError("the CDS regions are not contiguous in the transcript; variants cannot be embedded")
 
@@ -274,14 +285,19 @@ def alternative_protein(
         culprits = [e for e in edits if _touches(e, ref_start, ref_start + 3)]
         raise VariantError(
             f"{_named(culprits or edits)} the first codon of the CDS ({ref_codon} becomes {alt_codon or 'nothing'}): "
-            "start codon lost; the alternative protein is not made (no other start is searched)"
+            "start codon lost; the alternative protein is not made (no other start is searched)",
+            consequence=["start_lost"],
+            hgvs_p="p.Met1?",
         )
     if first_stop(transcript.seq, ref_start, frame.end) is not None:
         # the reference protein ends at a stop: the alternative one ends at its first in-frame
         # stop, inside the coding region or, when the reference stop was lost, in the 3' exons
         stop = first_stop(alt_seq, alt_start)
         if stop is None:
-            raise VariantError(_stop_lost(edits, ref_start, frame.end, len(alt_seq) - alt_start))
+            raise VariantError(
+                _stop_lost(edits, ref_start, frame.end, len(alt_seq) - alt_start),
+                consequence=_stop_lost_terms(edits, frame),
+            )
         alt_coding = alt_seq[alt_start:stop]
     else:
         # a 3'-partial CDS (no stop in the reference): read to the coding region's mapped end
@@ -298,7 +314,10 @@ def alternative_protein(
     reads_to = alt_start + len(alt_coding) + 3 - shift_before(frame.end)
     for edit, alt_first, alt_after in alt_spans:
         if not edit.bases and (edit.after <= ref_start or edit.first >= max(frame.end, reads_to)):
-            continue  # a deletion in a UTR, next to the start or the stop codon: not in the protein
+            # a deletion in a UTR, next to the start or the stop codon: not in the protein
+            utr = "5_prime_UTR_variant" if edit.after <= ref_start else "3_prime_UTR_variant"
+            not_in_protein.append(in_untranslated_region(edit.variant, [utr]))
+            continue
         if alt_after > alt_first:
             # a delins shorter than its reference covers the reference's length (the previous PAVI's rule)
             span = max(alt_after - alt_first, edit.after - edit.first)
@@ -308,8 +327,10 @@ def alternative_protein(
             seq_end = _codon(alt_first, alt_start)
             whole_codons = (edit.after - edit.first) % 3 == 0 and (edit.first - ref_start) % 3 == 0
             seq_start = seq_end - 1 if whole_codons else seq_end
-        if seq_end < 1 or seq_start > limit:
-            continue  # in a UTR, or after the protein's end: not in the protein
+        if seq_end < 1 or seq_start > limit:  # in a UTR, or after the protein's end: not in the protein
+            terms = edit_change(transcript, frame, reference, edit.first, edit.after, edit.bases).consequence
+            not_in_protein.append(in_untranslated_region(edit.variant, terms))
+            continue
         seq_start, seq_end = max(seq_start, 1), min(seq_end, limit)
         # The previous PAVI's lengths: the allele's bases in the coding region, divided by 3 and
         # rounded up (not the codons touched: a 2-base change across a codon boundary is 1). A
@@ -333,4 +354,5 @@ def alternative_protein(
     after_protein = alt_start + 3 * len(protein)
     alt_has_stop = alt_seq[after_protein : after_protein + 3] in STOP_CODONS
     net_shift = sum(e.shift for e in edits if ref_start <= e.first < reads_to)
-    return AltProtein(protein, reported, allele_change(reference, protein, alt_has_stop, changes, net_shift % 3 != 0))
+    allele = allele_change(reference, protein, alt_has_stop, changes, net_shift % 3 != 0)
+    return AltProtein(protein, reported, allele, not_in_protein)
