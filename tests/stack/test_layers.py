@@ -9,24 +9,21 @@ import json
 from pathlib import Path
 
 from support.demo import demo_entries
+from support.project import copy_project
 
 from pavi.local.stack import EmulatedStack
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def without_bio_layer(root: Path) -> Path:
-    """The checkout as it is, but CollectResultsFunction's template entry lacks BioLayer."""
-    root.mkdir()
-    for name in ("src", "layers", "functions", "statemachine", "batch_images", "api", "samconfig.toml"):
-        (root / name).symlink_to(REPO / name)
-    template = (REPO / "template.yaml").read_text()
+    """The project's deployable parts, but CollectResultsFunction's template entry lacks BioLayer."""
+    copy = copy_project(root)
+    template = (copy / "template.yaml").read_text()
     start = template.index("  CollectResultsFunction:")
     end = template.index("\n  ", template.index("        - !Ref BioLayer", start)) + 1
     section = template[start:end].replace("        - !Ref BioLayer\n", "", 1)
-    (root / "template.yaml").write_text(template[:start] + section + template[end:])
-    assert template.count("- !Ref BioLayer") - 1 == (root / "template.yaml").read_text().count("- !Ref BioLayer")
-    return root
+    (copy / "template.yaml").write_text(template[:start] + section + template[end:])
+    assert template.count("- !Ref BioLayer") - 1 == (copy / "template.yaml").read_text().count("- !Ref BioLayer")
+    return copy
 
 
 def test_a_function_without_a_layer_it_needs_fails_the_local_run(tmp_path: Path) -> None:

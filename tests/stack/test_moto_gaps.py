@@ -59,7 +59,7 @@ def test_a_states_error_leaving_a_map_iteration_arrives_as_states_runtime(tmp_pa
 
 def test_moto_s_own_iam_decision_still_needs_ours() -> None:
     """The local stack switches moto's request authentication on (settings.INITIAL_NO_AUTH_ACTION_COUNT)
-    and decides with pavi.local.iam.evaluate through IAMRequestBase.check_action_permitted.
+    and decides with pavi.local.policies.evaluate through IAMRequestBase.check_action_permitted.
     Pinned: those hooks exist, and moto's own evaluation still ignores an s3:prefix condition
     (a prefix-limited s3:ListBucket allows listing anything), which would hide a policy that
     lists too little or too much."""
@@ -67,7 +67,7 @@ def test_moto_s_own_iam_decision_still_needs_ours() -> None:
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.iam.access_control import IAMPolicy, IAMRequestBase, PermissionResult
 
-    from pavi.local.iam import ALLOW, IMPLICIT_DENY, evaluate
+    from pavi.local.policies import ALLOW, IMPLICIT_DENY, evaluate
 
     assert hasattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT")
     assert callable(IAMRequestBase.check_action_permitted)

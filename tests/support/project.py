@@ -12,7 +12,8 @@ import shutil
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-DEPLOYABLE = ("template.yaml", "statemachine", "functions", "batch_images")
+# the layers' requirements decide what each local function may import (pavi.local.layers)
+DEPLOYABLE = ("template.yaml", "statemachine", "functions", "batch_images", "layers", "src/requirements.txt")
 
 
 def project_root() -> Path:
@@ -27,6 +28,7 @@ def copy_project(to: Path, source: Path | None = None) -> Path:
         if (source / name).is_dir():
             shutil.copytree(source / name, to / name)
         else:
+            (to / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / name, to / name)
     return to
 

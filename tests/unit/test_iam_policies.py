@@ -1,4 +1,4 @@
-"""IAM's decision for identity policies (pavi.local.iam.evaluate), on the cases the template uses."""
+"""IAM's decision for identity policies (pavi.local.policies.evaluate), on the cases the template uses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pavi.local.iam import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, evaluate
+from pavi.local.policies import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, evaluate
 
 
 def policy(*statements: dict[str, Any]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from typing import Any
 from pavi.aws.lanes import ARRAY_INDEX_ENV, MAX_ARRAY_SIZE, MIN_ARRAY_SIZE
 from pavi.local.container import DEFAULT_PATH, Image, Sandbox, check_available, sandbox
 from pavi.local.express import MachineCaller
-from pavi.local.iam import ALLOW, Principal, denial_message
+from pavi.local.policies import ALLOW, Principal, denial_message
 from pavi.local.responses import HttpAnswer, answer, client_error
 from pavi.local.template import ACCOUNT, QUEUE_ARN, REGION, JobDefinitionSpec
 

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pavi.local.iam import ALLOW, Principal, denial_message
+from pavi.local.policies import ALLOW, Principal, denial_message
 from pavi.local.template import states_of
 
 EXPRESS_SECONDS = 300.0  # Express's longest execution

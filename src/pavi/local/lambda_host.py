@@ -28,8 +28,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from pavi.local.express import MachineCaller
-from pavi.local.iam import ALLOW, Principal, denial_message
 from pavi.local.lambda_worker import LambdaContext, load_module_handler, serve
+from pavi.local.policies import ALLOW, Principal, denial_message
 from pavi.local.responses import HttpAnswer, client_error, metadata
 from pavi.local.template import FunctionSpec
 
@@ -337,7 +337,7 @@ class LambdaHost:
 
 
 @contextmanager
-def served_by_moto(host: LambdaHost, lambda_client: Any, roles: dict[str, str]) -> Iterator[None]:
+def served_by_moto(host: LambdaHost, lambda_client: Any, principals: dict[str, Principal]) -> Iterator[None]:
     """The stack's functions in moto's own Lambda service, for callers outside the state
     machines (the AWS CLI with ``pavi stack``'s keys, any SDK): ``ListFunctions``/``GetFunction``
     name them, and ``Invoke`` runs them in ``host`` (moto's would need Docker). IAM decides as
@@ -350,7 +350,7 @@ def served_by_moto(host: LambdaHost, lambda_client: Any, roles: dict[str, str]) 
         lambda_client.create_function(
             FunctionName=spec.logical_id,
             Runtime="python3.13",
-            Role=roles[spec.role],
+            Role=principals[spec.role].arn,
             Handler=spec.handler,
             Code={"ZipFile": _placeholder_zip()},
             Timeout=spec.timeout,

@@ -46,10 +46,11 @@ from pavi.local.cloudformation import (
 )
 from pavi.local.express import HandOffHook, MachineCaller, camel_case_start, installed
 from pavi.local.genome_folders import GenomeFolders
-from pavi.local.iam import Principal, enforce, provision, role_principals
+from pavi.local.iam import enforce, provision, role_principals
 from pavi.local.interpreter import INTERPRETER_LOG, interpreter_log, quicker_moto_server, speed_up_sync_polling
 from pavi.local.lambda_host import Faults, LambdaHost, served_by_moto
 from pavi.local.parameters import check_overrides
+from pavi.local.policies import Principal
 from pavi.local.template import (
     EXPRESS_MACHINE_RESOURCE,
     REGION,
@@ -260,8 +261,7 @@ class EmulatedStack:
         )
         self.lambdas.prewarm(functions_on_the_way_to_success(json.loads(definition), self.functions))
         self._closing.callback(self.lambdas.close)
-        roles = {name: principal.arn for name, principal in self.principals.items()}
-        self._closing.enter_context(served_by_moto(self.lambdas, boto3.client("lambda"), roles))
+        self._closing.enter_context(served_by_moto(self.lambdas, boto3.client("lambda"), self.principals))
         self.batch = BatchHost(
             self.job_definitions, self.job_env, self.log_dir, caller, self.in_process_batch, self.containers
         )
