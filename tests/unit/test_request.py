@@ -94,7 +94,7 @@ def test_every_problem_of_every_entry_is_listed() -> None:
             unique_entry_id="bad id/with slash",
             seq_strand="up",
             exon_seq_regions=["1..x", "50..60", "55..70"],
-            cds_seq_regions=["12..14"],
+            cds_seq_regions=[{"start": 12, "end": 14}],  # an object needs its frame (a string is computed)
             fasta_file_url="ftp://example.org/g.fa",
         ),
         entry(unique_entry_id="e2", exon_seq_regions=[], cds_seq_regions=[{"start": 1, "end": 3}]),

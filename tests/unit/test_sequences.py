@@ -127,3 +127,56 @@ def test_longest_orf_prefers_longest_then_five_prime() -> None:
     assert seq[start:end] == "ATG" + "CCC" * 3 + "TGA"
     tie = "ATGAAATAA" + "ATGCCCTAG"
     assert longest_orf(tie) == (0, 9)
+
+
+# -- issue 28, item 6: CDS regions as strings (the POC README's own example), frames computed
+
+
+def as_strings(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry with its CDS regions written as the POC README writes them: 'start..end', no frame."""
+    regions = [r if isinstance(r, str) else f"{r['start']}..{r['end']}" for r in entry["cds_seq_regions"]]
+    return {**entry, "cds_seq_regions": regions}
+
+
+@pytest.mark.parametrize("strand", ["+", "-"])
+def test_string_cds_regions_get_their_frames_computed(tmp_path: Path, strand: str) -> None:
+    design = GeneDesign()
+    gene = design.on_strand(strand)
+    url = str(write_fasta(tmp_path, {design.seq_id: gene.genome}))
+    result = retrieve_entry(parse_job([as_strings(gene.entry(url))]).seq_regions[0])
+    assert result.reference.protein == design.protein
+    # GFF3's phases by hand: CDS parts of 31, 31 and 40 bases (the design's cuts at 31 and 62)
+    assert [b - a + 1 for a, b in design.cds] == [31, 31, 40]
+    assert result.reference.info == {"cds_phases_computed": [0, 2, 1]}
+
+
+def test_string_cds_regions_whose_frames_do_not_follow_are_refused(tmp_path: Path) -> None:
+    design = GeneDesign()
+    gene = design.on_strand("+")
+    url = str(write_fasta(tmp_path, {design.seq_id: gene.genome}))
+    entry = gene.entry(url)
+    shifted = [dict(r) for r in entry["cds_seq_regions"]]
+    shifted[0]["start"] += 1  # the CDS now starts at the T of ATG
+    result = retrieve_entry(parse_job([as_strings({**entry, "cds_seq_regions": shifted})]).seq_regions[0])
+    assert result.reference.protein is None
+    assert result.reference.info["error"] == (
+        "the CDS regions are written as 'start..end' strings, which carry no frame, and their frames cannot be "
+        "computed (it starts with TGA, not ATG): give each CDS region as {'start', 'end', 'frame'}"
+    )
+
+
+def test_the_conformance_transcripts_with_string_cds_regions(
+    genbank_payload: list[dict[str, Any]], genbank_expected: dict[str, str]
+) -> None:
+    """Every conformance transcript written with string CDS regions: the 50 that start with a start
+    codon at phase 0 give their expected protein; the 5'-partial one (phase 1) is refused, saying why."""
+    job = parse_job([as_strings(entry) for entry in genbank_payload])
+    refused = {}
+    for entry in job.seq_regions:
+        result = retrieve_entry(entry)
+        if result.reference.protein is None:
+            refused[entry.unique_entry_id] = result.reference.info["error"]
+        else:
+            assert result.reference.protein == genbank_expected[entry.unique_entry_id], entry.unique_entry_id
+    partial = [e["unique_entry_id"] for e in genbank_payload if e["cds_seq_regions"][0].get("frame", 0) != 0]
+    assert list(refused) == partial and "not ATG" in next(iter(refused.values())), refused

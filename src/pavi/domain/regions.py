@@ -53,27 +53,30 @@ class Region(BaseModel):
 
 
 class CdsRegion(Region):
-    """A CDS region; ``frame`` is the GFF phase (bases to skip to the first whole codon)."""
+    """A CDS region; ``frame`` is the GFF phase (bases to skip to the first whole codon).
 
-    frame: Literal[0, 1, 2]
+    A region written as a string (``"5780644..5780722"``, as the original PAVI's own example
+    writes them) carries no frame (None): the frames are then computed from the regions' lengths,
+    as GFF3 defines phases, where the CDS shows them unambiguously (it starts with a start codon
+    and runs in whole codons: :func:`pavi.domain.transcripts.coding_frame`)."""
+
+    frame: Literal[0, 1, 2] | None = None
 
     @field_validator("frame", mode="before")
     @classmethod
     def _integer_frame(cls, value: Any) -> Any:
-        if type(value) is not int:
+        if value is not None and type(value) is not int:
             raise ValueError(f"frame must be the integer 0, 1 or 2, not {value!r}")
         return value
 
     @model_validator(mode="before")
     @classmethod
     def _needs_frame(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            raise ValueError(
-                f"CDS region {value!r} is a string and cannot carry a frame; "
-                'write it as {"start": int, "end": int, "frame": 0|1|2}'
-            )
         if isinstance(value, dict) and "frame" not in value:
-            raise ValueError("every CDS region needs a 'frame' (0, 1 or 2)")
+            raise ValueError(
+                "every CDS region written as an object needs a 'frame' (0, 1 or 2); "
+                "written as a string ('start..end') its frame is computed"
+            )
         return value
 
 

@@ -92,6 +92,8 @@ def retrieve_entry(
         transcript = Transcript.build(entry, fasta.fetch)
         frame = coding_frame(entry, transcript)
         reference.protein = reference_protein(transcript, frame)
+        if frame.computed_phases is not None:  # string CDS regions: the report says so (issue 28, item 6)
+            reference.info["cds_phases_computed"] = list(frame.computed_phases)
     except Exception as error:
         if not isinstance(error, PaviError):
             logger.exception("entry %s: unexpected error", entry.unique_entry_id)

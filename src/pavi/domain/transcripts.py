@@ -165,6 +165,7 @@ class CodingFrame:
     end: int
     spans: tuple[tuple[int, int], ...]
     from_orf: bool = False
+    computed_phases: tuple[int, ...] | None = None  # the CDS regions' phases, when computed (string regions)
 
     @property
     def contiguous(self) -> bool:
@@ -186,8 +187,28 @@ def coding_frame(entry: Entry, transcript: Transcript) -> CodingFrame:
     for left, right in itertools.pairwise(spans):  # each base of the CDS read once
         if right[0] <= left[1]:
             raise SequenceError(f"CDS regions overlap in the transcript (indices {left} and {right})")
-    phase = cds[0].frame
-    return CodingFrame(spans[0][0] + phase, spans[-1][1] + 1, spans)
+    if cds[0].frame is not None:
+        return CodingFrame(spans[0][0] + cds[0].frame, spans[-1][1] + 1, spans)
+    frame = CodingFrame(spans[0][0], spans[-1][1] + 1, spans, computed_phases=gff3_phases(cds))
+    coding = frame.coding_sequence(transcript)
+    if coding[:3].upper() != "ATG" or len(coding) % 3:
+        why = f"it starts with {coding[:3] or 'nothing'}, not ATG" if coding[:3].upper() != "ATG" else ""
+        why = why or f"its {len(coding)} bases are not whole codons"
+        raise SequenceError(
+            f"the CDS regions are written as 'start..end' strings, which carry no frame, and their frames "
+            f"cannot be computed ({why}): give each CDS region as {{'start', 'end', 'frame'}}"
+        )
+    return frame
+
+
+def gff3_phases(cds: list[CdsRegion]) -> tuple[int, ...]:
+    """Each CDS region's phase (in transcript order) for a CDS read from its first base, as GFF3
+    defines it: the bases to skip at the region's 5' end to reach its first whole codon."""
+    phases, before = [], 0
+    for region in cds:
+        phases.append((3 - before % 3) % 3)
+        before += region.length
+    return tuple(phases)
 
 
 def reference_protein(transcript: Transcript, frame: CodingFrame) -> str:
