@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/python.sh
-SYSTEM_PACKAGES=(clustalo bubblewrap)  # Clustal Omega 1.2.4; bubblewrap runs the local Batch jobs as their containers
+SYSTEM_PACKAGES=(clustalo bubblewrap emboss)  # Clustal Omega 1.2.4; bubblewrap runs the local Batch jobs as their containers; EMBOSS seqret reads the alignment's formats back in the tests
 
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do

@@ -18,6 +18,7 @@ from pavi.domain.alignment_outputs import (
     ParsedAlignment,
     formats,
     identity_matrix_tsv,
+    msf,
     phylip_names,
     variant_rows,
     variant_table_json,
@@ -218,3 +219,60 @@ def test_a_plain_names_tree_is_as_clustal_omega_wrote_it() -> None:
     raw = "(\nHLA-A-01:0.1\n,\nb-2:0.2\n)\n;\n"
     assert quoted_leaves(raw) == raw
     assert quoted_leaves("(\na_b:0.1\n,\nc:0.2\n);\n") == "(\n'a_b':0.1\n,\nc:0.2\n);\n"
+
+
+# -- issue 28, item 2: oracles of their own for the formats
+
+SMALL = (
+    "CLUSTAL O(1.2.4) multiple sequence alignment\n\n\n"
+    "a      MK-V\t3\nb      MKAV\t4\nc      MR-V\t3\n           *: *\n"
+)
+
+
+def test_the_msf_checksums_by_hand() -> None:
+    """GCG's checksum, by hand: each residue's code times its position (1 to 57, then again),
+    gaps as '.' (46), summed, modulo 10,000."""
+    text = msf(ParsedAlignment.from_clustal(SMALL))
+    a = 1 * ord("M") + 2 * ord("K") + 3 * ord(".") + 4 * ord("V")  # 77 + 150 + 138 + 344
+    b = 1 * ord("M") + 2 * ord("K") + 3 * ord("A") + 4 * ord("V")  # 77 + 150 + 195 + 344
+    c = 1 * ord("M") + 2 * ord("R") + 3 * ord(".") + 4 * ord("V")  # 77 + 164 + 138 + 344
+    assert (a, b, c) == (709, 766, 723)
+    assert " Name: a  Len: 4  Check: 709  Weight: 1.00" in text
+    assert " Name: b  Len: 4  Check: 766  Weight: 1.00" in text
+    assert " Name: c  Len: 4  Check: 723  Weight: 1.00" in text
+    assert "MSF: 4  Type: P  Check: 2198  .." in text  # 709 + 766 + 723
+
+
+def test_the_identity_matrix_by_hand() -> None:
+    """Identical residues over the columns both rows have a residue in, by hand: a/b share M K V
+    (3 of 3); a/c share M V of M K|R V (2 of 3); b/c share M V of M K|R V (2 of 3)."""
+    lines = identity_matrix_tsv(ParsedAlignment.from_clustal(SMALL)).splitlines()
+    assert lines == [
+        "\ta\tb\tc",
+        "a\t100.00\t100.00\t66.67",
+        "b\t100.00\t100.00\t66.67",
+        "c\t66.67\t66.67\t100.00",
+    ]
+
+
+@pytest.mark.parametrize("fmt", [f for f in FORMATS if f != "phylip"])
+def test_every_format_is_read_back_by_emboss_seqret(clustal: str, fmt: str, tmp_path: Path) -> None:
+    """A second reader none of us wrote: EMBOSS ``seqret`` (Debian's ``emboss``) reads each form
+    back to the same names and the same rows, gaps included. PHYLIP is left out: EMBOSS reads
+    strict PHYLIP (10-character names) only, and the file is relaxed PHYLIP (Biopython reads it)."""
+    import shutil
+    import subprocess
+
+    seqret = shutil.which("seqret")
+    assert seqret, "EMBOSS seqret is missing (scripts/setup.sh installs Debian's emboss)"
+    parsed = ParsedAlignment.from_clustal(clustal)
+    source = tmp_path / f"alignment.{fmt}"
+    source.write_text(formats(parsed, clustal)[fmt])
+    emboss = {"clustal": "aln"}.get(fmt, fmt)
+    done = subprocess.run(
+        [seqret, "-sequence", f"{emboss}::{source}", "-outseq", "fasta::stdout", "-auto"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    records = [block.split("\n", 1) for block in done.stdout.split(">")[1:]]
+    assert [name.split()[0] for name, _ in records] == parsed.names
+    assert [body.replace("\n", "").replace(".", "-") for _, body in records] == parsed.rows

@@ -52,33 +52,34 @@ def _regions(raw: list[Any]) -> list[tuple[int, int]]:
     return spans
 
 
+def transcript_of(raw: dict[str, Any], fasta: Any) -> Transcript | None:
+    """An entry's transcript read with pysam, when its CDS starts with ATG at phase 0 and ends
+    with its only in-frame stop codon (None otherwise)."""
+    entry = dict(raw, fasta_file_url=str(CONFORMANCE / "genome.fa.gz"))
+    minus = entry["seq_strand"] in {"-", "-1", "neg"}
+    cds, exons = _regions(entry["cds_seq_regions"]), _regions(entry["exon_seq_regions"])
+    order = sorted(cds, reverse=minus)
+    positions = [p for a, b in order for p in (range(b, a - 1, -1) if minus else range(a, b + 1))]
+    exonic = [p for a, b in sorted(exons, reverse=minus) for p in (range(b, a - 1, -1) if minus else range(a, b + 1))]
+    downstream = exonic[exonic.index(positions[-1]) + 1 :]
+
+    def bases(ps: list[int]) -> str:
+        text = "".join(fasta.fetch(entry["seq_id"], p - 1, p).upper() for p in ps)
+        return str(Seq(text).complement()) if minus else text
+
+    coding = bases(positions)
+    if entry["cds_seq_regions"][0].get("frame", 0) != 0 or coding[:3] != "ATG" or coding[-3:] not in STOPS:
+        return None
+    if len(coding) % 3 or any(coding[i : i + 3] in STOPS for i in range(0, len(coding) - 3, 3)):
+        return None
+    return Transcript(entry, coding, bases(downstream), positions)
+
+
 def transcripts() -> list[Transcript]:
     """Conformance transcripts whose CDS starts with ATG at phase 0 and ends with a stop codon."""
     payload = json.loads((CONFORMANCE / "payload.json").read_text())
     fasta = pysam.FastaFile(str(CONFORMANCE / "genome.fa.gz"))
-    found = []
-    for raw in payload:
-        entry = dict(raw, fasta_file_url=str(CONFORMANCE / "genome.fa.gz"))
-        minus = entry["seq_strand"] in {"-", "-1", "neg"}
-        cds, exons = _regions(entry["cds_seq_regions"]), _regions(entry["exon_seq_regions"])
-        order = sorted(cds, reverse=minus)
-        positions = [p for a, b in order for p in (range(b, a - 1, -1) if minus else range(a, b + 1))]
-        exonic = [
-            p for a, b in sorted(exons, reverse=minus) for p in (range(b, a - 1, -1) if minus else range(a, b + 1))
-        ]
-        downstream = exonic[exonic.index(positions[-1]) + 1 :]
-
-        def bases(ps: list[int], fasta: Any = fasta, entry: dict[str, Any] = entry, minus: bool = minus) -> str:
-            text = "".join(fasta.fetch(entry["seq_id"], p - 1, p).upper() for p in ps)
-            return str(Seq(text).complement()) if minus else text
-
-        coding = bases(positions)
-        if entry["cds_seq_regions"][0].get("frame", 0) != 0 or coding[:3] != "ATG" or coding[-3:] not in STOPS:
-            continue
-        if len(coding) % 3 or any(coding[i : i + 3] in STOPS for i in range(0, len(coding) - 3, 3)):
-            continue
-        found.append(Transcript(entry, coding, bases(downstream), positions))
-    return found
+    return [t for t in (transcript_of(raw, fasta) for raw in payload) if t is not None]
 
 
 def translate_to_stop(dna: str) -> tuple[str, bool]:
@@ -162,6 +163,8 @@ def expected_hgvs(ref: str, alt: str, frameshift: bool, new_stop: bool, before_s
     if ref[i] == "*":
         stop = alt.find("*", i)
         return f"p.Ter{i + 1}{aa(alt[i])}extTer{stop - i if stop >= 0 else '?'}"
+    if alt[i] == "*" and not (frameshift or new_stop):
+        return None  # the former stop reached sooner (residues deleted before it): a deletion, 3'-shifted
     if alt[i] == "*":
         return f"p.{aa(ref[i])}{i + 1}Ter"
     if frameshift:
@@ -245,6 +248,8 @@ def as_variant(case: Case) -> dict[str, Any]:
 def oracle(case: Case) -> tuple[set[str], str | None, str | None]:
     """(SO terms, HGVS p. or None, the alternative protein or None when none is made)."""
     c = case.transcript.coding
+    if c[case.index : case.index + len(case.ref)] != case.ref:  # not the genome's bases: refused
+        return set(), None, None
     edited = c[: case.index] + case.alt + c[case.index + len(case.ref) :]
     ref_protein, _ = translate_to_stop(c)
     alt_protein, alt_stops = translate_to_stop(edited + case.transcript.after)
@@ -322,3 +327,51 @@ def test_each_kind_reaches_its_terms(kind: str) -> None:
     }
     if kind in wanted:
         assert seen[wanted[kind]] > 0, seen
+
+
+def test_the_49_conformance_cases_agree_with_the_oracle_by_value() -> None:
+    """Issue 28, item 2: the conformance variant cases' terms and descriptions compared by value
+    with the oracle's (not only parsed): every single-variant case whose variant lies in its CDS."""
+    payload = json.loads((CONFORMANCE.parent / "variants" / "variants_payload.json").read_text())
+    fasta = pysam.FastaFile(str(CONFORMANCE / "genome.fa.gz"))
+    compared, disagreements = 0, []
+    for raw in payload:
+        transcript = transcript_of(raw, fasta)
+        if transcript is None or len(raw["variants"]) != 1:
+            continue
+        (variant,) = raw["variants"]
+        minus = raw["seq_strand"] in {"-", "-1", "neg"}
+        where = {position: index for index, position in enumerate(transcript.positions)}
+        ref, alt = variant["ref"], variant["alt"]
+        if minus:
+            ref, alt = str(Seq(ref).reverse_complement()), str(Seq(alt).reverse_complement())
+        if ref:
+            index = where.get(variant["end"] if minus else variant["start"])
+            last = where.get(variant["start"] if minus else variant["end"])
+            if index is None or last is None or last - index != len(ref) - 1:
+                continue  # not wholly in the CDS: reported elsewhere (UTR, intron, splice site)
+        else:
+            index = where.get(variant["start"] if minus else variant["end"])
+            if index is None or where.get(variant["end"] if minus else variant["start"]) != index - 1:
+                continue
+        case = Case("conformance", transcript, index, ref, alt)
+        terms, description, made = oracle(case)
+        entry = dict(transcript.entry, unique_entry_id="case")
+        result = retrieve_entry(parse_job([entry]).seq_regions[0])
+        info = result.sequences[1].info
+        compared += 1
+        if made is None:
+            if "error" not in info:
+                disagreements.append((raw["unique_entry_id"], "a protein was made"))
+            continue
+        if "error" in info:
+            disagreements.append((raw["unique_entry_id"], info["error"], sorted(terms)))
+            continue
+        (embedded,) = info["embedded_variants"]
+        if set(embedded["consequence"]) != terms:
+            disagreements.append((raw["unique_entry_id"], embedded["consequence"], sorted(terms)))
+        if description is not None and embedded["hgvs_p"] != description:
+            disagreements.append((raw["unique_entry_id"], embedded["hgvs_p"], description))
+    assert not disagreements, disagreements
+    print(f"conformance cases compared by value: {compared}")
+    assert compared >= 25, compared
