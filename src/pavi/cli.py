@@ -200,7 +200,7 @@ def cmd_clustalo(args: argparse.Namespace) -> int:
                 return EXIT_FAILED
             run = {"lane": "batch"}
             try:
-                clustal, tree = align_with_tree(fasta, args.threads, run=run)
+                clustal, tree = align_with_tree(fasta, args.threads, run=run, aligner=args.aligner)
             except AlignmentError as error:
                 tell(str(error))
                 return EXIT_FAILED
@@ -308,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--error-out", default=None, help="where to write why the alignment failed, if it does (path or s3://)"
     )
     clustalo.add_argument("--threads", type=int, default=None, help="threads (default: PAVI_ALIGN_THREADS, else 1)")
+    clustalo.add_argument(
+        "--aligner", choices=("clustalo", "famsa"), default="clustalo", help="the job's aligner (default clustalo)"
+    )
     clustalo.add_argument(
         "--tree-out", default=None, help="where to write the guide tree of the same run, Newick (path or s3://)"
     )

@@ -29,7 +29,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     parameters = _parameters(args, "run")
     if isinstance(parameters, int):
         return parameters
-    return run(args.payload, args.out, lane=args.lane, parameters=parameters)
+    return run(args.payload, args.out, lane=args.lane, parameters=parameters, aligner=args.aligner)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -80,6 +80,12 @@ def add_local_commands(commands: Any) -> None:
         choices=["lambda", "batch"],
         default=None,
         help="force a lane (default: the state machine chooses by the job's size, as on AWS)",
+    )
+    run.add_argument(
+        "--aligner",
+        choices=["clustalo", "famsa"],
+        default=None,
+        help="the aligner (default: the payload's 'aligner', else Clustal Omega up to 1,000 sequences, FAMSA past)",
     )
     _parameter_option(run)
     run.set_defaults(handler=cmd_run)

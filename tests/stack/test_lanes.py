@@ -148,3 +148,23 @@ def test_each_fallback_has_a_reason(error: str, reason: str) -> None:
 
     assert fallback_reason(error) == reason
     assert (configuration_error("retrieval", reason) is not None) == (reason in {"AccessDenied", "FunctionNotFound"})
+
+
+def test_famsa_aligns_in_both_lanes_alike_and_the_report_says_so(stack: EmulatedStack) -> None:
+    """Issue 29: a request that names FAMSA is aligned by FAMSA in the Lambda lane (the alignment
+    function) and in the Batch lane (the job definition's command, --aligner from the state), with
+    the same Clustal file; the report's provenance names the aligner, its version and why."""
+    alignments = {}
+    for lane in ("lambda", "batch"):
+        job, description, report = run(stack, {"seq_regions": demo_entries(), "aligner": "famsa", "lane": lane})
+        assert description["status"] == "SUCCEEDED" and report["lanes"]["alignment"] == lane, report["lanes"]
+        aligned = report["provenance"]["alignment"]
+        assert aligned["aligner"] == "famsa" and aligned["famsa"].startswith("FAMSA 2.5.2")
+        assert aligned["aligner_chosen_because"] == "named in the request"
+        alignments[lane] = stack.read(f"results/{job}/alignment-output.aln")
+        assert alignments[lane].startswith(b"CLUSTAL FAMSA 2.5.2 (pyfamsa 0.7.0) multiple sequence alignment")
+    assert alignments["lambda"] == alignments["batch"]
+    _, _, report = run(stack, {"seq_regions": demo_entries()})  # no aligner named: a small job keeps Clustal Omega
+    assert report["provenance"]["alignment"]["aligner"] == "clustalo"
+    # the demo's 2 entries, each with variants: at most 4 sequences (references and alternatives)
+    assert report["provenance"]["alignment"]["aligner_chosen_because"] == "up to 4 sequences: Clustal Omega up to 1,000"

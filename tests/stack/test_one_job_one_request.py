@@ -229,3 +229,14 @@ def test_no_users_keys_take_a_functions_role(stack: EmulatedStack) -> None:
         boto3.client("sts").assume_role(RoleArn=role.arn, RoleSessionName="operator")
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
     assert f"sts:AssumeRole on resource: {role.arn}" in refused.value.response["Error"]["Message"]
+
+
+def test_an_object_body_may_name_its_aligner_and_nothing_else(stack: EmulatedStack) -> None:
+    """Issue 29: ``aligner`` is the one field an object body holds besides its entries; it is
+    kept with the request (its digest), and a value that is not an aligner is a 422 naming it."""
+    status, job, _ = post(stack, {"seq_regions": demo_entries(), "aligner": "famsa"})
+    assert status == 201
+    assert json.loads(stack.read(f"work/{job['uuid']}/request.json"))["aligner"] == "famsa"
+    status, refused, _ = post(stack, {"seq_regions": demo_entries(), "aligner": "muscle"})
+    assert status == 422 and refused["problems"][0]["field"] == "aligner"
+    assert ended(stack, job["uuid"])["provenance"]["alignment"]["aligner"] == "famsa"

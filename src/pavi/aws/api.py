@@ -35,7 +35,7 @@ from pavi.aws.joblog import execution_history, readable_log
 from pavi.aws.steps import url_problems
 from pavi.aws.sync_jobs import JobView, job_view, prefer_wait, run_synchronously
 from pavi.domain.errors import EntryLimitError, JobSizeError, Problem, RequestValidationError
-from pavi.domain.request import MAX_DEPTH, nesting_depth, parse_job
+from pavi.domain.request import MAX_DEPTH, nesting_depth, parse_job, requested_aligner
 from pavi.domain.url_policy import UrlPolicy
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "pavi")
@@ -48,6 +48,7 @@ PRESIGNED_SECONDS = 300
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 TSV = MEDIA_TYPES[".tsv"]
+ENVELOPE = {"seq_regions", "aligner"}  # an object body's fields: the entries, and the aligner it may name
 RESULTS = {  # the file names are the job store's (pavi.aws.job_store), served as they are
     "alignment": ALIGNMENT_FORMATS["clustal"],
     "seq-info": ("aligned_seq_info.json", MEDIA_TYPES[".json"]),
@@ -165,10 +166,11 @@ def create_job() -> Response[str]:
         return _problems(400, "the body is not JSON", [Problem(None, "", f"not JSON: {error}")])
     if nesting_depth(payload) > MAX_DEPTH:
         return _problems(400, "the body nests too deeply", [Problem(None, "", f"more than {MAX_DEPTH} levels")])
-    if isinstance(payload, dict) and "seq_regions" in payload and (extra := sorted(set(payload) - {"seq_regions"})):
+    if isinstance(payload, dict) and "seq_regions" in payload and (extra := sorted(set(payload) - ENVELOPE)):
         # the lane (pavi run --lane) is the operator's choice, never a client's
         return _problems(422, "invalid request", [Problem(None, key, "not a known field") for key in extra])
     try:
+        requested_aligner(payload)
         job = parse_job(payload, max_entries=_int_env("PAVI_MAX_ENTRIES", DEFAULT_MAX_ENTRIES))
     except EntryLimitError as error:
         return _problems(413, "too many entries", error.problems)

@@ -44,9 +44,11 @@ class JobIdClaimed(PaviError):
 
 
 def canonical_request(payload: Any) -> bytes:
-    """The request as the job store keeps it: ``{"seq_regions": [...]}`` in canonical JSON, so a
-    bare list and the same list in an object are one request."""
-    body = {"seq_regions": unwrap_payload(payload)}
+    """The request as the job store keeps it: ``{"seq_regions": [...]}`` (and its ``aligner``) in
+    canonical JSON, so a bare list and the same list in an object are one request."""
+    body: dict[str, Any] = {"seq_regions": unwrap_payload(payload)}
+    if isinstance(payload, dict) and "seq_regions" in payload and "aligner" in payload:
+        body["aligner"] = payload["aligner"]  # the request's own choice (issue 29)
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -13,10 +13,11 @@ from pavi.domain import storage
 from pavi.domain.limits import MAX_MATRIX_SEQUENCES, MAX_VARIANT_TABLE_ROWS
 
 
-def provenance(paths: JobPaths, prepared: dict[str, Any]) -> dict[str, Any]:
+def provenance(paths: JobPaths, prepared: dict[str, Any], aligner_reason: str | None = None) -> dict[str, Any]:
     """What produced a job's results, so that they can be traced and reproduced: this package's
-    version, Biopython's, Clustal Omega's version and exact command line (the alignment's own
-    account), the lane of each step, and each genome's URL with the identity of every file read."""
+    version, Biopython's, the aligner's name, version and exact command line (the alignment's own
+    account) and why it aligned the job, the lane of each step, and each genome's URL with the
+    identity of every file read."""
     import Bio
 
     import pavi
@@ -25,6 +26,8 @@ def provenance(paths: JobPaths, prepared: dict[str, Any]) -> dict[str, Any]:
         alignment = read_json(paths.alignment_run)
     except FileNotFoundError:
         alignment = {"clustal_omega": "unknown (the alignment wrote no account)"}
+    if aligner_reason:
+        alignment["aligner_chosen_because"] = aligner_reason
     return {
         "pavi": pavi.__version__,
         "biopython": Bio.__version__,

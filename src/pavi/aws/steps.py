@@ -27,8 +27,9 @@ from pavi.aws.lanes import (
 )
 from pavi.aws.results import provenance, summary, write_views
 from pavi.domain import storage
+from pavi.domain.aligners import choose
 from pavi.domain.errors import PaviError, Problem, RequestValidationError
-from pavi.domain.request import Job, parse_job
+from pavi.domain.request import Job, expected_sequences, parse_job, requested_aligner
 from pavi.domain.url_policy import UrlPolicy
 
 LAMBDA_WORKERS = 16  # entries retrieved at once in the Lambda lane (I/O: ranged reads and S3 writes)
@@ -81,6 +82,7 @@ def validate_job(
         raise RequestValidationError([Problem(None, "lane", f"{lane!r} is not a lane: 'lambda' or 'batch'")])
     inline = not job_requests.by_reference(execution_input)
     request = execution_input if inline else job_requests.kept_request(execution_input, paths)
+    requested = requested_aligner(request)
     job = parse_job(request)
     problems = url_problems(job, policy or UrlPolicy.from_env())
     if problems:
@@ -97,6 +99,7 @@ def validate_job(
             write.result()
     write_json(paths.manifest, {"job_id": job_id, "entries": paths.entries, "entry_ids": entry_ids})
     kept = {"request": job_requests.reference(paths, job_requests.canonical_request(request))} if keep_request else {}
+    aligner, aligner_reason = choose(requested, expected_sequences(job))
     return {
         **kept,
         "job_id": job_id,
@@ -104,6 +107,8 @@ def validate_job(
         "entry_count": len(entry_ids),
         "lane": lane,  # "auto": the state machine chooses by the figures
         "figures": lane_figures(job.seq_regions),
+        "aligner": aligner,  # the request's, else by the job's size (issue 29: pavi.domain.aligners)
+        "aligner_reason": aligner_reason,
         "array": plan_array(len(entry_ids), entries_per_child).state(),
         "manifest": paths.manifest,
         "entries_prefix": paths.entries,
@@ -147,7 +152,7 @@ def align_in_lambda(state: dict[str, Any]) -> dict[str, str]:
     fasta = storage.read_text(paths.alignment_input)
     run: dict[str, str] = {"lane": "lambda"}
     try:
-        clustal, tree = align_with_tree(fasta, threads=1, run=run)
+        clustal, tree = align_with_tree(fasta, threads=1, run=run, aligner=str(state.get("aligner") or "clustalo"))
     except AlignmentError as error:
         storage.write_text(paths.alignment_error, f"{error}\n")
         raise ClustalOmegaFailed(str(error)) from error
@@ -269,7 +274,7 @@ def collect_results(
     not_written, renamed = write_views(paths, clustal, seqinfo, info)  # issue 21's results: pavi.aws.results
     prepared = _read_prepared(paths)
     prepared["lanes"] = {**(prepared.get("lanes") or {}), **alignment_lane(state)}
-    prepared["provenance"] = provenance(paths, prepared)
+    prepared["provenance"] = provenance(paths, prepared, state.get("aligner_reason"))
     timings = {**state.get("timings", {}), "collect_entered_at": entered_at, "collected_at": now_iso()}
     report = job_report(paths, "completed", state.get("counts", {}), prepared, timings)
     report["results"].update(dict.fromkeys(not_written))

@@ -172,19 +172,35 @@ def run_clustalo(fasta: str, threads: int | None = None, executable: str = "clus
 
 
 def align_with_tree(
-    fasta: str, threads: int | None = None, executable: str = "clustalo", run: dict[str, str] | None = None
+    fasta: str,
+    threads: int | None = None,
+    executable: str = "clustalo",
+    run: dict[str, str] | None = None,
+    aligner: str = "clustalo",
 ) -> tuple[str, str]:
     """The Clustal text and, from the same run (``--guidetree-out``, which leaves the alignment
     byte-identical: ``tests/unit/test_alignment.py``), the guide tree in Newick. ``run``, when
-    given, gets the run's account for the job's provenance: Clustal Omega's version and its
-    exact command line (the scratch folder's paths written as the job's file names)."""
+    given, gets the run's account for the job's provenance: the aligner, its version and its
+    exact command line (the scratch folder's paths written as the job's file names). ``aligner``:
+    ``clustalo`` or ``famsa`` (:mod:`pavi.domain.aligners`)."""
     records = parse_fasta(fasta)
     if not records:
         raise AlignmentError("no sequence to align: every entry failed")
+    if run is not None:
+        run["aligner"] = aligner
     if len(records) == 1:
         if run is not None:
             run.update(clustal_omega="not run (one sequence)", command="written by pavi as Clustal Omega lays it out")
         return format_single_clustal(*records[0]), f"{newick_label(records[0][0])};\n"
+    if aligner == "famsa":
+        from pavi.domain.aligners import align_with_famsa
+
+        try:
+            clustal, newick = align_with_famsa(records, threads or clustalo_threads(), run)
+        except (ValueError, RuntimeError) as error:
+            raise AlignmentError(f"FAMSA failed: {error}") from error
+        check_alignment(records, parse_clustal(clustal))
+        return clustal, newick
     binary = shutil.which(executable)
     if binary is None:
         raise AlignmentError(f"Clustal Omega ({executable}) is not installed (Debian/Ubuntu package 'clustalo')")

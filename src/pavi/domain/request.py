@@ -262,6 +262,26 @@ def unwrap_payload(payload: Any) -> Any:
     return payload
 
 
+def expected_sequences(job: Job) -> int:
+    """The sequences a job aligns at most: each reference, and each alternative its variants make."""
+    return sum(len(entry.expected_residues()) for entry in job.seq_regions)
+
+
+def requested_aligner(payload: Any) -> str | None:
+    """The aligner a request names (``{"seq_regions": [...], "aligner": "clustalo" | "famsa"}``), or
+    None; any other value is refused, naming the field."""
+    from pavi.domain.aligners import ALIGNERS
+
+    if not (isinstance(payload, dict) and "seq_regions" in payload and "aligner" in payload):
+        return None
+    aligner = payload["aligner"]
+    if aligner not in ALIGNERS:
+        raise RequestValidationError(
+            [Problem(None, "aligner", f"{aligner!r} is not an aligner: {' or '.join(repr(a) for a in ALIGNERS)}")]
+        )
+    return str(aligner)
+
+
 def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
     """How deeply lists and objects nest in ``value`` (counted without recursion), up to ``limit + 1``."""
     deepest = 0

@@ -106,9 +106,10 @@ def run(
     timeout: float = 3600,
     lane: str | None = None,
     parameters: dict[str, str] | None = None,
+    aligner: str | None = None,
 ) -> int:
     """One job through the local stack; ``lane`` (``lambda`` or ``batch``) forces a lane, else
-    the state machine chooses as it does on AWS."""
+    the state machine chooses as it does on AWS; ``aligner`` names the request's aligner."""
     began = time.monotonic()
     path = Path(payload_path)
     try:
@@ -120,6 +121,8 @@ def run(
     entries = payload.get("seq_regions") if isinstance(payload, dict) else payload
     if lane:
         payload = {**(payload if isinstance(payload, dict) else {"seq_regions": payload}), "lane": lane}
+    if aligner:  # the request's own field, as an API client names it
+        payload = {**(payload if isinstance(payload, dict) else {"seq_regions": payload}), "aligner": aligner}
     total = len(entries) if isinstance(entries, list) else None
     job_id = str(uuid.uuid4())
     folder = Path(out) if out else Path("pavi-results") / job_id
