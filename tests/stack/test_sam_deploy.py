@@ -43,9 +43,9 @@ def sam_deploy(folder: Path, section: str, *extra: str) -> subprocess.CompletedP
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = copy_project(tmp_path_factory.mktemp("deploy"))
-    for name in ("samconfig.toml", "src", "layers"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, folder / name)
+    shutil.copy2(REPO / "samconfig.toml", folder / "samconfig.toml")
+    for name in ("src", "layers"):  # the whole layers (the copy holds their requirements only)
+        shutil.copytree(REPO / name, folder / name, dirs_exist_ok=True)
     return folder
 
 

@@ -35,7 +35,18 @@ from pathlib import Path
 from typing import Any
 
 from pavi.aws.lanes import ARRAY_INDEX_ENV, MAX_ARRAY_SIZE, MIN_ARRAY_SIZE
-from pavi.local.container import DEFAULT_PATH, Image, Sandbox, check_available, sandbox
+from pavi.local.container import (
+    DEFAULT_PATH,
+    OOM_REASON,
+    OUT_OF_MEMORY,
+    TIMED_OUT,
+    Image,
+    Sandbox,
+    check_available,
+    memory_of,
+    sandbox,
+    watch,
+)
 from pavi.local.express import MachineCaller
 from pavi.local.policies import ALLOW, Principal, denial_message
 from pavi.local.responses import HttpAnswer, answer, client_error
@@ -81,6 +92,7 @@ class BatchJob:
     process: subprocess.Popen[bytes] | None = None
     array_index: int | None = None  # a child of an array job
     children: list[BatchJob] = field(default_factory=list)  # an array job's children
+    memory: int | None = None  # MiB its container may use
 
     def describe(self) -> dict[str, Any]:
         last = self.attempts[-1] if self.attempts else {}
@@ -160,6 +172,10 @@ class BatchHost:
         parameters = {**definition.defaults, **(request.get("parameters") or {})}
         command = [parameters.get(part[5:], part) if part.startswith("Ref::") else part for part in definition.command]
         job = BatchJob(str(uuid.uuid4()), request.get("jobName", definition.logical_id), definition, command)
+        # the container's memory: the submission's override (containerOverrides), else the definition's
+        job.memory = (
+            memory_of((request.get("containerOverrides") or {}).get("resourceRequirements")) or definition.memory
+        )
         size = (request.get("arrayProperties") or {}).get("size")
         if size is not None:
             if not isinstance(size, int) or not MIN_ARRAY_SIZE <= size <= MAX_ARRAY_SIZE:
@@ -272,13 +288,12 @@ class BatchHost:
                 job.process = process
                 if self.on_start:
                     self.on_start(job, attempt, process)
-                status_reason = ""
-                try:
-                    code: int | None = process.wait(timeout=spec.attempt_timeout)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                status_reason = container_reason = ""
+                code: int | None = watch(process, spec.attempt_timeout, job.memory)
+                if code == TIMED_OUT:
                     code, status_reason = None, TIMEOUT_REASON
+                elif code == OUT_OF_MEMORY:  # as ECS reports it: the container's reason, exit 137
+                    code, container_reason = 137, OOM_REASON
                 if box is not None:
                     box.close()
             if code is not None and code < 0:  # killed by a signal: as if its host went away
@@ -288,14 +303,18 @@ class BatchHost:
                     "startedAt": int(started * 1000),
                     "stoppedAt": int(time.time() * 1000),
                     "statusReason": status_reason or ("Essential container in task exited" if code else ""),
-                    "container": {"exitCode": code, "logStreamName": str(log_path)},
+                    "container": {
+                        "exitCode": code,
+                        "logStreamName": str(log_path),
+                        **({"reason": container_reason} if container_reason else {}),
+                    },
                 }
             )
             if code == 0:
                 job.status, job.status_reason = "SUCCEEDED", "Essential container in task exited"
                 return
             job.status_reason = status_reason or "Essential container in task exited"
-            action = retry_action(spec.evaluate_on_exit, code, job.status_reason, "")
+            action = retry_action(spec.evaluate_on_exit, code, job.status_reason, container_reason)
             logger.info(
                 "batch job %s attempt %d failed (exit %s, %s): %s", job.name, attempt, code, status_reason, action
             )

@@ -22,6 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pavi.local.container import memory_of
 from pavi.local.template import ACCOUNT, QUEUE_ARN, REGION
 
 STACK_NAME = "pavi"
@@ -318,5 +319,6 @@ def deployed_job_definitions(resolver: Resolver, definitions: dict[str, Any], ro
                 (m["ContainerPath"], bool(m.get("ReadOnly", False))) for m in container.get("MountPoints", [])
             ),
             dockerfile=root / dockerfile if dockerfile else None,
+            memory=memory_of(container.get("ResourceRequirements")),
         )
     return deployed

@@ -31,6 +31,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -256,3 +257,59 @@ def sandbox(
     uid, gid = image.user
     args += ["--", "setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--inh-caps=-all", *argv]
     return Sandbox(args, volumes)
+
+
+TIMED_OUT = -1000  # watch(): the attempt ran past its time-out
+OUT_OF_MEMORY = -1001  # watch(): the container went over its memory
+OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"  # ECS's container reason
+WATCH_SECONDS = 0.1
+
+
+def watch(process: subprocess.Popen[bytes], timeout: float | None, memory_mib: int | None) -> int:
+    """Wait for a container's process as ECS does: its exit code; :data:`TIMED_OUT` when its
+    attempt lasts past ``timeout`` seconds, :data:`OUT_OF_MEMORY` when the resident memory of its
+    processes goes over ``memory_mib`` (Fargate kills the task: issue 29, item 2). Either way the
+    process is killed."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            return process.wait(timeout=WATCH_SECONDS)
+        except subprocess.TimeoutExpired:
+            pass
+        over = memory_mib is not None and resident_mib(process.pid) > memory_mib
+        if over or (deadline is not None and time.monotonic() > deadline):
+            process.kill()
+            process.wait()
+            return OUT_OF_MEMORY if over else TIMED_OUT
+
+
+def resident_mib(root: int) -> float:
+    """The resident memory (MiB) of process ``root`` and every process below it, from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    total_kib, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        stack += children.get(pid, [])
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total_kib += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total_kib / 1024
+
+
+def memory_of(requirements: Any) -> int | None:
+    """The MiB of a Batch ``ResourceRequirements`` list (its ``MEMORY``, in either casing), or None."""
+    for requirement in requirements or []:
+        if str(requirement.get("Type", requirement.get("type", ""))).upper() == "MEMORY":
+            return int(str(requirement.get("Value", requirement.get("value"))))
+    return None

@@ -93,6 +93,7 @@ class JobDefinitionSpec:
     readonly_root: bool = False
     mounts: tuple[tuple[str, bool], ...] = ()  # (container path, read-only) of each mount point
     dockerfile: Path | None = None  # the image the job runs (the resource's Metadata.Dockerfile)
+    memory: int | None = None  # MiB its container may use (ResourceRequirements MEMORY), None: not limited
 
     @property
     def arn(self) -> str:
