@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up everything the project needs on a fresh Debian machine (root) or a developer's laptop:
+# Set up everything the project needs on a fresh Debian machine (root) or a developer's laptop
+# (--tests: also what only the tests need):
 # system packages (when apt-get is there and they are missing), a Python 3.13 virtual
 # environment in .venv with the package and its development tools. Safe to run again:
 # it skips what is already in place.
@@ -7,7 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/python.sh
-SYSTEM_PACKAGES=(clustalo bubblewrap emboss)  # Clustal Omega 1.2.4; bubblewrap runs the local Batch jobs as their containers; EMBOSS seqret reads the alignment's formats back in the tests
+SYSTEM_PACKAGES=(clustalo bubblewrap)  # Clustal Omega 1.2.4; bubblewrap runs the local Batch jobs as their containers
+if [ "${1:-}" = "--tests" ]; then
+  SYSTEM_PACKAGES+=(emboss)  # EMBOSS seqret: a second reader of the alignment's formats, in the tests
+fi
 
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do

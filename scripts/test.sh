@@ -3,7 +3,7 @@
 # offline checks (scripts/checks.sh) and the test suite (pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --tests
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 echo "== ruff" >&2
 .venv/bin/ruff check src tests benchmarks functions scripts
