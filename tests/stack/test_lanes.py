@@ -162,6 +162,9 @@ def test_famsa_aligns_in_both_lanes_alike_and_the_report_says_so(stack: Emulated
         assert aligned["aligner"] == "famsa" and aligned["famsa"].startswith("FAMSA 2.5.2")
         assert aligned["aligner_chosen_because"] == "named in the request"
         alignments[lane] = stack.read(f"results/{job}/alignment-output.aln")
+        if lane == "batch":  # the task the model sized, passed to Batch as container overrides (item 1)
+            (task,) = [j for j in list(stack.batch.jobs.values()) if j.name == f"pavi-align-{job}"]
+            assert task.memory == 4096  # the template's floor: the demo needs far less
         assert alignments[lane].startswith(b"CLUSTAL FAMSA 2.5.2 (pyfamsa 0.7.0) multiple sequence alignment")
     assert alignments["lambda"] == alignments["batch"]
     _, _, report = run(stack, {"seq_regions": demo_entries()})  # no aligner named: a small job keeps Clustal Omega

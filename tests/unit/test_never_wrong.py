@@ -288,7 +288,7 @@ class TestHugeInsertion:
         gene = DESIGN.on_strand("+")
         insertion = {**gene.variant("huge", 30, "", "A"), "alt": "GCT" * 330_000}
         (said,) = problems_of([gene_entry(gene_url), gene_entry(gene_url, unique_entry_id="b", variants=[insertion])])
-        assert said.startswith("entry 1: ") and "330,0" in said and "at most 8,000 can be aligned" in said
+        assert said.startswith("entry 1: ") and "330,0" in said and "at most 36,000 can be aligned" in said
 
     def test_alleles_count_in_the_lane_figures(self, gene_url: str) -> None:
         gene = DESIGN.on_strand("+")
@@ -306,7 +306,7 @@ class TestHugeInsertion:
             client = VariantApiClient(f"{server.url}/api/")
             result = retrieve_entry(entry, variant_client=client)
         assert result.reference.protein == PROTEIN
-        assert "at most 8,000 can be aligned" in result.sequences[1].info["error"]
+        assert "at most 36,000 can be aligned" in result.sequences[1].info["error"]
 
     def test_clustal_omega_killed_by_a_signal_is_said_so(self, tmp_path: Path) -> None:
         fake = tmp_path / "clustalo-killed"

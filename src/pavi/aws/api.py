@@ -29,9 +29,11 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from pavi.aws import api_docs
+from pavi.aws.alignment_task import plan_alignment
 from pavi.aws.job_requests import canonical_request, claim_key, claim_request, digest, reference
 from pavi.aws.job_store import ALIGNMENT_FORMATS, EXTRA_RESULTS, MEDIA_TYPES, TEXT, JobPaths
 from pavi.aws.joblog import execution_history, readable_log
+from pavi.aws.lanes import lane_figures
 from pavi.aws.steps import url_problems
 from pavi.aws.sync_jobs import JobView, job_view, prefer_wait, run_synchronously
 from pavi.domain.errors import EntryLimitError, JobSizeError, Problem, RequestValidationError
@@ -178,6 +180,10 @@ def create_job() -> Response[str]:
         return _problems(413, "the job is larger than a job may be", error.problems)
     except RequestValidationError as error:
         return _problems(422, "invalid request", error.problems)
+    try:  # the alignment task this job needs: more than this deployment gives is refused now (issue 29)
+        plan_alignment(job, requested_aligner(payload), lane_figures(job.seq_regions)["longest_protein"])
+    except JobSizeError as error:
+        return _problems(413, "the job is larger than a job may be", error.problems)
     problems = url_problems(job, UrlPolicy.from_env())
     if problems:
         unresolved = all(p.message.startswith("cannot resolve host") for p in problems)

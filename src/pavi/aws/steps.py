@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pavi.aws import job_requests
+from pavi.aws.alignment_task import plan_alignment
 from pavi.aws.job_store import STORE_WRITERS, JobPaths, JobStateError, job_report, now_iso, read_json, write_json
 from pavi.aws.lanes import (
     DEFAULT_ENTRIES_PER_CHILD,
@@ -27,9 +28,8 @@ from pavi.aws.lanes import (
 )
 from pavi.aws.results import provenance, summary, write_views
 from pavi.domain import storage
-from pavi.domain.aligners import choose
 from pavi.domain.errors import PaviError, Problem, RequestValidationError
-from pavi.domain.request import Job, expected_sequences, parse_job, requested_aligner
+from pavi.domain.request import Job, parse_job, requested_aligner
 from pavi.domain.url_policy import UrlPolicy
 
 LAMBDA_WORKERS = 16  # entries retrieved at once in the Lambda lane (I/O: ranged reads and S3 writes)
@@ -99,16 +99,16 @@ def validate_job(
             write.result()
     write_json(paths.manifest, {"job_id": job_id, "entries": paths.entries, "entry_ids": entry_ids})
     kept = {"request": job_requests.reference(paths, job_requests.canonical_request(request))} if keep_request else {}
-    aligner, aligner_reason = choose(requested, expected_sequences(job))
+    figures = lane_figures(job.seq_regions)
+    alignment = plan_alignment(job, requested, figures["longest_protein"])  # aligner and task (issue 29)
     return {
         **kept,
         "job_id": job_id,
         "store": store,
         "entry_count": len(entry_ids),
         "lane": lane,  # "auto": the state machine chooses by the figures
-        "figures": lane_figures(job.seq_regions),
-        "aligner": aligner,  # the request's, else by the job's size (issue 29: pavi.domain.aligners)
-        "aligner_reason": aligner_reason,
+        "figures": figures,
+        **alignment,
         "array": plan_array(len(entry_ids), entries_per_child).state(),
         "manifest": paths.manifest,
         "entries_prefix": paths.entries,

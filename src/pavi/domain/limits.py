@@ -31,12 +31,13 @@ MAX_INLINE_VARIANTS_PER_ENTRY = 20_000
 VARIANT_LOOKUPS_AT_ONCE = 8
 """Variant-API requests a retrieval makes at the same time."""
 
-MAX_PROTEIN_RESIDUES = 8_000
-"""Residues one protein may have. Clustal Omega's memory grows with the square of the longest
-proteins (three near-identical proteins and a short one, one thread: 7,500 residues 2.9 GB
-and 13 s; 10,000 residues 5.1 GB; 40,000 residues 9.4 GB and 289 s), and the alignment job
-has 4 GiB by default (``AlignmentMemory``). The expected length is checked at validation (CDS
-plus inserted bases), the real one after translation (an ORF, a variant looked up by ID)."""
+MAX_PROTEIN_RESIDUES = 36_000
+"""Residues one protein may have: titins (human TTN 34,350, mouse Ttn 35,213) fit (issue 29). Each
+job's alignment task is sized to its longest protein by the measured model
+(:mod:`pavi.domain.alignment_model`): Clustal Omega's memory grows with the square of the longest
+protein (3,191 MiB at 8,000 residues), so a job it could not align within the deployment's ceiling
+goes to FAMSA, and one no task holds is refused with the figure. The expected length is checked at
+validation (CDS plus inserted bases), the real one after translation (an ORF, a variant looked up by ID)."""
 
 MAX_JOB_RESIDUES = 5_000_000
 """Residues all of a job's proteins may have together (expected, at validation): 10,000

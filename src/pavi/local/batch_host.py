@@ -349,6 +349,8 @@ _PASCAL_TO_CAMEL = {
     "JobDefinition": "jobDefinition",
     "Parameters": "parameters",
     "ContainerOverrides": "containerOverrides",
+    "ResourceRequirements": "resourceRequirements",  # the alignment task sized to the job (issue 29)
+    "Type": "type",
     "Environment": "environment",
     "Command": "command",
     "Name": "name",
