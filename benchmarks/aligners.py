@@ -1,9 +1,11 @@
 """Clustal Omega against FAMSA on the same proteins, in one run on this machine (issue 29).
 
-    .venv/bin/python benchmarks/aligners.py [--sizes 25,100,200] [--length 370] [--json]
+    .venv/bin/python benchmarks/aligners.py [--cases 3x2000,3x4000,3x8000,10x4000,50x1000,200x400]
+                                            [--substitutions 0.03] [--json]
 
-For each size N: N proteins of about ``--length`` residues, one family (a random root and
-copies with 15% substitutions and a few short indels, seeded), written as the alignment input.
+For each case NxL: N proteins of about L residues, one family (a random root and copies with
+``--substitutions`` of their residues changed and a few short indels, seeded), written as the
+alignment input. The default cases are docs/benchmarks.md's table (issue 29).
 Each aligner runs in a process of its own, one thread, as the pipeline runs it
 (``pavi clustalo --aligner ...``); its wall time and peak memory (the process's maximum resident
 set) are measured. Reported: each figure, and FAMSA's speed-up (Clustal Omega's time over
@@ -26,14 +28,14 @@ AMINO = "ACDEFGHIKLMNPQRSTVWY"
 PAVI = str(Path(sys.executable).with_name("pavi"))
 
 
-def family(count: int, length: int, seed: int = 29) -> str:
+def family(count: int, length: int, substitutions: float, seed: int = 29) -> str:
     rng = random.Random(seed)
     root = "M" + "".join(rng.choice(AMINO) for _ in range(length - 1))
     records = []
     for index in range(count):
         residues = list(root)
         for position in range(1, len(residues)):
-            if rng.random() < 0.15:
+            if rng.random() < substitutions:
                 residues[position] = rng.choice(AMINO)
         for _ in range(rng.randrange(3)):  # a few short indels
             at = rng.randrange(1, len(residues) - 5)
@@ -63,33 +65,28 @@ def one(aligner: str, source: Path, folder: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="25,100,200")
-    parser.add_argument("--length", type=int, default=370)
+    parser.add_argument("--cases", default="3x2000,3x4000,3x8000,10x4000,50x1000,200x400")
+    parser.add_argument("--substitutions", type=float, default=0.03)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="pavi-aligners-") as scratch:
         folder = Path(scratch)
-        for size in (int(s) for s in args.sizes.split(",")):
-            source = folder / f"input-{size}.fa"
-            source.write_text(family(size, args.length))
+        for case in args.cases.split(","):
+            count, length = (int(part) for part in case.split("x"))
+            source = folder / f"input-{case}.fa"
+            source.write_text(family(count, length, args.substitutions))
             famsa, clustalo = one("famsa", source, folder), one("clustalo", source, folder)
-            rows.append(
-                {
-                    "sequences": size,
-                    "clustalo": clustalo,
-                    "famsa": famsa,
-                    "famsa_speedup": round(clustalo["seconds"] / max(famsa["seconds"], 0.01), 1),
-                }
-            )
+            speedup = round(clustalo["seconds"] / max(famsa["seconds"], 0.01), 1)
+            rows.append({"case": case, "clustalo": clustalo, "famsa": famsa, "famsa_speedup": speedup})
     if args.json:
         print(json.dumps(rows))
         return
-    print(f"{'sequences':>9}  {'Clustal Omega':>16}  {'FAMSA':>16}  speed-up")
+    print(f"{'case':>9}  {'Clustal Omega':>16}  {'FAMSA':>16}  speed-up")
     for row in rows:
         c, f = row["clustalo"], row["famsa"]
         print(
-            f"{row['sequences']:>9}  {c['seconds']:>7.2f}s {c['peak_mib']:>6.0f}M  "
+            f"{row['case']:>9}  {c['seconds']:>7.2f}s {c['peak_mib']:>6.0f}M  "
             f"{f['seconds']:>7.2f}s {f['peak_mib']:>6.0f}M  {row['famsa_speedup']:>6.1f}x"
         )
 

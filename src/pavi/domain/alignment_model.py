@@ -1,7 +1,7 @@
 """What a job's alignment needs, by aligner, and the Fargate task that gives it (issue 29, item 1).
 
 Measured on this project's machine, one thread, families of near-identical proteins
-(``docs/benchmarks.md``: ``benchmarks/aligners.py`` and the table there):
+(``.venv/bin/python benchmarks/aligners.py``; the table in ``docs/benchmarks.md``):
 
 - **Clustal Omega**'s memory grows with the square of the longest protein and not with the number
   of sequences: 214 MiB at 2,000 residues, 834 at 4,000, 3,191 at 8,000 (about 53 bytes a cell of
@@ -9,7 +9,7 @@ Measured on this project's machine, one thread, families of near-identical prote
   that square times the sequences: 0.9 s, 3.1 s, 11.6 s for 3 sequences; 15.1 s for 10 of 4,000.
 - **FAMSA** stays small on near-identical proteins (56, 94, 175 MiB at 2,000, 4,000, 8,000) and grows
   with the square on divergent ones: ten 35,000-residue titins took 2.7 GB (issue 29's measurement),
-  about 2.3 bytes a cell. It was 2.4 to 7.7 times faster on the same inputs (its start included).
+  about 2.3 bytes a cell. It was 2.0 to 8.6 times faster on the same inputs (its start included).
 
 The model is each measurement's upper line, with :data:`HEADROOM`; the task is the smallest
 Fargate vCPU/memory pair that holds it, at least the template's floor (``AlignmentVcpu``,
