@@ -214,7 +214,7 @@ def test_the_guide_tree_reads_back_every_name(punctuated: tuple[str, str]) -> No
 
 
 def test_a_plain_names_tree_is_as_clustal_omega_wrote_it() -> None:
-    from pavi.domain.alignment import quoted_leaves
+    from pavi.domain.clustal_format import quoted_leaves
 
     raw = "(\nHLA-A-01:0.1\n,\nb-2:0.2\n)\n;\n"
     assert quoted_leaves(raw) == raw

@@ -50,8 +50,7 @@ def align_with_famsa(
     """FAMSA's alignment of ``records`` (name, residues), as a Clustal file and a Newick guide tree."""
     import pyfamsa
 
-    from pavi.domain.alignment import newick_label
-    from pavi.domain.clustal_format import clustal_text
+    from pavi.domain.clustal_format import clustal_text, newick_label
 
     sequences = [
         pyfamsa.Sequence(str(index).encode(), residues.encode()) for index, (_, residues) in enumerate(records)

@@ -26,6 +26,7 @@ from typing import Any
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from pavi.domain import storage
+from pavi.domain.clustal_format import newick_label, quoted_leaves
 from pavi.domain.errors import PaviError
 from pavi.domain.retrieval import EXCLUDED, GENOMES_SUFFIX, protein_file_name, seqinfo_file_name
 
@@ -232,30 +233,6 @@ def align_with_tree(
         newick = quoted_leaves(tree.read_text()) if tree.exists() else ""
     check_alignment(records, parse_clustal(clustal))
     return clustal, newick
-
-
-_NEWICK_SPECIAL = frozenset("()[]':;,_ \t")
-
-
-def newick_label(name: str) -> str:
-    """A leaf's label as Newick readers take it back: quoted (``'`` doubled inside) when the name
-    holds a character Newick gives a meaning to (``_`` reads as a blank unquoted)."""
-    if not _NEWICK_SPECIAL & set(name):
-        return name
-    return "'" + name.replace("'", "''") + "'"
-
-
-def quoted_leaves(newick: str) -> str:
-    """Clustal Omega's guide tree with every leaf's name quoted where it must be. Clustal Omega
-    writes names raw, one leaf a line (``NAME:LENGTH``), so ``HLA-A*01:01`` read back as
-    ``HLA-A*01`` with a branch length of 01, and a ``,`` or ``(`` made the tree unreadable."""
-    lines = []
-    for line in newick.splitlines():
-        if line and line[0] not in "(),;" and ":" in line:
-            name, length = line.rsplit(":", 1)
-            line = f"{newick_label(name)}:{length}"
-        lines.append(line)
-    return "\n".join(lines) + ("\n" if newick.endswith("\n") else "")
 
 
 def _exit_said(code: int) -> str:

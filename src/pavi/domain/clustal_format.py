@@ -8,7 +8,9 @@ each block the conservation line, then a blank line between blocks. The conserva
 Clustal Omega's: ``*`` a column of one residue, ``:`` one of Clustal's strong groups, ``.`` one of
 its weak groups (as Clustal Omega 1.2.4 applies them: :data:`WEAK_GROUPS`), a space otherwise (and
 wherever a column holds a gap). Checked byte for byte against
-Clustal Omega's own files (``tests/unit/test_clustal_format.py``).
+Clustal Omega's own files (``tests/unit/test_aligners.py``).
+
+The guide tree's leaves, whoever aligned, are quoted by Newick's rule (:func:`newick_label`).
 """
 
 from __future__ import annotations
@@ -54,3 +56,27 @@ def clustal_text(rows: list[tuple[str, str]], header: str) -> str:
         lines.append(" " * width + "".join(conservation("".join(column)) for column in columns))
         blocks.append("\n".join(lines) + "\n")
     return f"{header}\n\n\n" + "\n".join(blocks)
+
+
+_NEWICK_SPECIAL = frozenset("()[]':;,_ \t")
+
+
+def newick_label(name: str) -> str:
+    """A leaf's label as Newick readers take it back: quoted (``'`` doubled inside) when the name
+    holds a character Newick gives a meaning to (``_`` reads as a blank unquoted)."""
+    if not _NEWICK_SPECIAL & set(name):
+        return name
+    return "'" + name.replace("'", "''") + "'"
+
+
+def quoted_leaves(newick: str) -> str:
+    """Clustal Omega's guide tree with every leaf's name quoted where it must be. Clustal Omega
+    writes names raw, one leaf a line (``NAME:LENGTH``), so ``HLA-A*01:01`` read back as
+    ``HLA-A*01`` with a branch length of 01, and a ``,`` or ``(`` made the tree unreadable."""
+    lines = []
+    for line in newick.splitlines():
+        if line and line[0] not in "(),;" and ":" in line:
+            name, length = line.rsplit(":", 1)
+            line = f"{newick_label(name)}:{length}"
+        lines.append(line)
+    return "\n".join(lines) + ("\n" if newick.endswith("\n") else "")
