@@ -165,6 +165,7 @@ def test_famsa_aligns_in_both_lanes_alike_and_the_report_says_so(stack: Emulated
         if lane == "batch":  # the task the model sized, passed to Batch as container overrides (item 1)
             (task,) = [j for j in list(stack.batch.jobs.values()) if j.name == f"pavi-align-{job}"]
             assert task.memory == 4096  # the template's floor: the demo needs far less
+            assert task.command[task.command.index("--threads") + 1] == "1"  # threads: the task's vCPUs
         assert alignments[lane].startswith(b"CLUSTAL FAMSA 2.5.2 (pyfamsa 0.7.0) multiple sequence alignment")
     assert alignments["lambda"] == alignments["batch"]
     _, _, report = run(stack, {"seq_regions": demo_entries()})  # no aligner named: a small job keeps Clustal Omega

@@ -14,7 +14,7 @@ Measured on this project's machine, one thread, families of near-identical prote
 The model is each measurement's upper line, with :data:`HEADROOM`; the task is the smallest
 Fargate vCPU/memory pair that holds it, at least the template's floor (``AlignmentVcpu``,
 ``AlignmentMemory``) and at most its ceiling (``AlignmentMaxMemory``): a job past the ceiling is
-refused before it runs, with the figure.
+refused before it runs, with the figure. The aligner runs as many threads as the task has vCPUs.
 """
 
 from __future__ import annotations
