@@ -75,3 +75,21 @@ def test_titins_are_aligned_by_famsa_in_a_task_sized_for_them() -> None:
     with pytest.raises(JobSizeError, match=r"with clustalo needs about [\d,]+ MiB .* at most 30,720 MiB") as refused:
         plan_alignment(job, "clustalo", 35_991)  # named: Clustal Omega it is, or nothing
     assert refused.value.problems[0].field == ""
+
+
+def test_the_lambda_lanes_alignment_function_holds_the_lanes_worst_case() -> None:
+    """Issue 29, item 3: the Lambda lane keeps its bounds, and its alignment function's memory (so
+    its vCPUs) holds the model's worst case within them, with the task's headroom, either aligner."""
+    from support.project import REPO
+
+    from pavi.aws.lanes import LAMBDA_LANE_LIMITS
+    from pavi.domain.alignment_model import HEADROOM
+    from pavi.local.template import load_template
+
+    function = load_template(REPO / "template.yaml")["Resources"]["AlignFunction"]["Properties"]
+    worst = max(
+        needs(aligner, 2 * LAMBDA_LANE_LIMITS["entries"], LAMBDA_LANE_LIMITS["longest_protein"]).memory_mib
+        for aligner in ("clustalo", "famsa")
+    )
+    assert int(function["MemorySize"]) >= worst * HEADROOM, (function["MemorySize"], worst)
+    assert int(function["MemorySize"]) >= 1769  # one full vCPU for the aligner's one thread
