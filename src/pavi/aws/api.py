@@ -30,7 +30,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from pavi.aws import api_docs
 from pavi.aws.alignment_task import plan_alignment
-from pavi.aws.job_requests import canonical_request, claim_key, claim_request, digest, reference
+from pavi.aws.job_requests import canonical_request, claim_key, digest, start_input
 from pavi.aws.job_store import ALIGNMENT_FORMATS, EXTRA_RESULTS, MEDIA_TYPES, TEXT, JobPaths
 from pavi.aws.joblog import execution_history, readable_log
 from pavi.aws.lanes import lane_figures
@@ -172,7 +172,7 @@ def create_job() -> Response[str]:
         # the lane (pavi run --lane) is the operator's choice, never a client's
         return _problems(422, "invalid request", [Problem(None, key, "not a known field") for key in extra])
     try:
-        requested_aligner(payload)
+        requested = requested_aligner(payload)
         job = parse_job(payload, max_entries=_int_env("PAVI_MAX_ENTRIES", DEFAULT_MAX_ENTRIES))
     except EntryLimitError as error:
         return _problems(413, "too many entries", error.problems)
@@ -181,7 +181,7 @@ def create_job() -> Response[str]:
     except RequestValidationError as error:
         return _problems(422, "invalid request", error.problems)
     try:  # the alignment task this job needs: more than this deployment gives is refused now (issue 29)
-        plan_alignment(job, requested_aligner(payload), lane_figures(job.seq_regions)["longest_protein"])
+        plan_alignment(job, requested, lane_figures(job.seq_regions)["longest_protein"])
     except JobSizeError as error:
         return _problems(413, "the job is larger than a job may be", error.problems)
     problems = url_problems(job, UrlPolicy.from_env())
@@ -206,9 +206,7 @@ def create_job() -> Response[str]:
         job_uuid = str(record["job_id"])
         if claimed == "taken":
             return _replay(job_uuid, str(record.get("request_sha256")), request_sha256)
-    paths = JobPaths(store, job_uuid)
-    claim_request(paths, body)
-    start = reference(paths, body)
+    start = start_input(JobPaths(store, job_uuid), body)
     wait = prefer_wait(app.current_event.headers.get("Prefer"))
     express = os.environ.get("EXPRESS_STATE_MACHINE_ARN", "").strip()
     if wait is not None and express:

@@ -143,14 +143,18 @@ def reference(paths: JobPaths, body: bytes) -> dict[str, str]:
     return {"request_uri": paths.request, "request_sha256": digest(body)}
 
 
-def start_input(payload: Any, paths: JobPaths) -> dict[str, Any]:
-    """Claim the job ID for a request and return the input of the execution that runs it: the
-    request by reference (:func:`reference`). An operator's ``lane`` (``pavi run --lane``, an
-    object's ``"lane"``) stays beside the reference; the API never passes one (it refuses the field).
+def start_input(paths: JobPaths, body: bytes, lane: str | None = None) -> dict[str, Any]:
+    """Claim the job ID for a request (``body``: :func:`canonical_request`) and return the input of
+    the execution that runs it: the request by reference (:func:`reference`), and an operator's
+    ``lane`` beside it (``pavi run --lane``; the API never passes one: it refuses the field).
     Raises :class:`JobIdClaimed` when the job ID holds another request."""
-    body = canonical_request(payload)
     claim_request(paths, body)
     start: dict[str, Any] = reference(paths, body)
-    if isinstance(payload, dict) and "seq_regions" in payload and "lane" in payload:
-        start["lane"] = payload["lane"]
+    if lane:
+        start["lane"] = lane
     return start
+
+
+def operator_lane(payload: Any) -> str | None:
+    """The lane an operator's payload asks for (``{"seq_regions": [...], "lane": ...}``), or None."""
+    return payload.get("lane") if isinstance(payload, dict) and "seq_regions" in payload else None

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -37,15 +39,22 @@ def write_bytes(location: str, data: bytes, content_type: str = "application/oct
         s3_client().put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
         return
     path = local_path(location)
+    with _staged(path, data) as temporary:
+        os.replace(temporary, path)
+
+
+@contextmanager
+def _staged(path: Path, data: bytes) -> Iterator[str]:
+    """``data`` in a temporary file beside ``path``, to be moved or linked into place: a reader
+    never sees half a file. The temporary file is gone afterwards, whatever happened."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.replace(temporary, path)
-    except BaseException:
+        yield temporary
+    finally:
         Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def write_once(location: str, data: bytes, content_type: str = "application/json") -> bool:
@@ -68,17 +77,12 @@ def write_once(location: str, data: bytes, content_type: str = "application/json
                     raise
                 time.sleep(0.1 * 2**attempt)
     path = local_path(location)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.link(temporary, path)
-        return True
-    except FileExistsError:
-        return False
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    with _staged(path, data) as temporary:
+        try:
+            os.link(temporary, path)
+            return True
+        except FileExistsError:
+            return False
 
 
 def write_text(location: str, text: str, content_type: str = "text/plain; charset=utf-8") -> None:

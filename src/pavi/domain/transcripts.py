@@ -191,14 +191,16 @@ def coding_frame(entry: Entry, transcript: Transcript) -> CodingFrame:
         return CodingFrame(spans[0][0] + cds[0].frame, spans[-1][1] + 1, spans)
     frame = CodingFrame(spans[0][0], spans[-1][1] + 1, spans, computed_phases=gff3_phases(cds))
     coding = frame.coding_sequence(transcript)
-    if coding[:3].upper() != "ATG" or len(coding) % 3:
-        why = f"it starts with {coding[:3] or 'nothing'}, not ATG" if coding[:3].upper() != "ATG" else ""
-        why = why or f"its {len(coding)} bases are not whole codons"
-        raise SequenceError(
-            f"the CDS regions are written as 'start..end' strings, which carry no frame, and their frames "
-            f"cannot be computed ({why}): give each CDS region as {{'start', 'end', 'frame'}}"
-        )
-    return frame
+    if coding[:3].upper() != "ATG":
+        why = f"it starts with {coding[:3] or 'nothing'}, not ATG"
+    elif len(coding) % 3:
+        why = f"its {len(coding)} bases are not whole codons"
+    else:
+        return frame
+    raise SequenceError(
+        f"the CDS regions are written as 'start..end' strings, which carry no frame, and their frames "
+        f"cannot be computed ({why}): give each CDS region as {{'start', 'end', 'frame'}}"
+    )
 
 
 def gff3_phases(cds: list[CdsRegion]) -> tuple[int, ...]:

@@ -102,7 +102,7 @@ def importable(root: Path, layers: tuple[str, ...]) -> frozenset[str]:
     wanted = list(RUNTIME)
     for layer in layers:
         wanted += layer_requirements(root, layer)
-    names = set("pavi" for layer in layers if layer == "PaviLayer")
+    names = {"pavi"} if "PaviLayer" in layers else set()
     for distribution in _closure(wanted):
         names |= _top_levels().get(distribution, set())
     return frozenset(names)

@@ -29,7 +29,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from pavi.aws.job_requests import start_input
+from pavi.aws.job_requests import canonical_request, operator_lane, start_input
 from pavi.aws.job_store import JobPaths
 from pavi.aws.joblog import execution_history
 from pavi.domain.url_policy import GUARD_ENV
@@ -345,11 +345,10 @@ class EmulatedStack:
         """Start a job as the API does: its request claims the job ID in the job store first, and the
         execution gets it by reference (with an operator's ``lane``, when the payload names one)."""
         job_id = job_id or str(uuid.uuid4())
-        start = start_input(payload, JobPaths(f"s3://{LOCAL_BUCKET}", job_id))
-        arn = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=job_id, input=json.dumps(start))[
-            "executionArn"
-        ]
-        return job_id, arn
+        paths = JobPaths(f"s3://{LOCAL_BUCKET}", job_id)
+        start = start_input(paths, canonical_request(payload), operator_lane(payload))
+        started = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=job_id, input=json.dumps(start))
+        return job_id, str(started["executionArn"])
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         return execution_history(self.sfn, execution_arn)
