@@ -1,7 +1,7 @@
 """Clustal Omega against FAMSA on the same proteins, in one run on this machine (issue 29).
 
     .venv/bin/python benchmarks/aligners.py [--cases 3x2000,3x4000,3x8000,10x4000,50x1000,200x400]
-                                            [--substitutions 0.03] [--json]
+                                            [--substitutions 0.03] [--threads 1,2] [--json]
 
 For each case NxL: N proteins of about L residues, one family (a random root and copies with
 ``--substitutions`` of their residues changed and a few short indels, seeded), written as the
@@ -9,7 +9,9 @@ alignment input. The default cases are docs/benchmarks.md's table (issue 29).
 Each aligner runs in a process of its own, one thread, as the pipeline runs it
 (``pavi clustalo --aligner ...``); its wall time and peak memory (the process's maximum resident
 set) are measured. Reported: each figure, and FAMSA's speed-up (Clustal Omega's time over
-FAMSA's) and memory ratio.
+FAMSA's) and memory ratio. With ``--threads 1,2`` each aligner runs at each thread count (interleaved,
+so that the machine's drift hits both alike) and its speed-up with threads is reported: the
+measurement behind :data:`pavi.domain.alignment_model.PARALLEL_FRACTION`.
 """
 
 from __future__ import annotations
@@ -47,12 +49,12 @@ def family(count: int, length: int, substitutions: float, seed: int = 29) -> str
     return "".join(records)
 
 
-def one(aligner: str, source: Path, folder: Path) -> dict[str, float]:
+def one(aligner: str, source: Path, folder: Path, threads: int = 1) -> dict[str, float]:
     """One alignment in a process of its own: seconds, and the peak MiB of that process and the
     processes it waited for (``wait4``'s own account, this child's only)."""
     import os
 
-    command = [PAVI, "clustalo", str(source), "--out", str(folder / f"{aligner}.aln"), "--threads", "1"]
+    command = [PAVI, "clustalo", str(source), "--out", str(folder / f"{aligner}.aln"), "--threads", str(threads)]
     started = time.perf_counter()
     process = subprocess.Popen([*command, "--aligner", aligner], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
@@ -72,8 +74,10 @@ def main() -> None:
         default="clustalo,famsa",
         help="which to run (a titin case: famsa only; Clustal Omega needs ~64 GiB)",
     )
+    parser.add_argument("--threads", default="1", help="thread counts to run each aligner with, e.g. 1,2")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    threads = [int(count) for count in args.threads.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="pavi-aligners-") as scratch:
         folder = Path(scratch)
@@ -83,6 +87,13 @@ def main() -> None:
             source.write_text(family(count, length, args.substitutions))
             ran = {aligner: one(aligner, source, folder) for aligner in args.aligners.split(",")}
             row: dict[str, object] = {"case": case, **ran}
+            for count in threads[1:]:
+                for aligner in args.aligners.split(","):
+                    more = one(aligner, source, folder, count)
+                    row[f"{aligner}_{count}_threads"] = more
+                    row[f"{aligner}_speedup_{count}_threads"] = round(
+                        ran[aligner]["seconds"] / max(more["seconds"], 0.01), 2
+                    )
             if {"clustalo", "famsa"} <= set(ran):
                 row["famsa_speedup"] = round(ran["clustalo"]["seconds"] / max(ran["famsa"]["seconds"], 0.01), 1)
             rows.append(row)
@@ -100,7 +111,12 @@ def main() -> None:
                 else "-".rjust(16)
             )
         speedup = f"{row['famsa_speedup']:>6.1f}x" if "famsa_speedup" in row else "-"
-        print(f"{row['case']:>9}  {cells[0]}  {cells[1]}  {speedup}")
+        with_threads = "  ".join(
+            f"{key.split('_')[0]} x{value} on {key.split('_')[2]} threads"
+            for key, value in row.items()
+            if "_speedup_" in key
+        )
+        print(f"{row['case']:>9}  {cells[0]}  {cells[1]}  {speedup}  {with_threads}")
 
 
 if __name__ == "__main__":

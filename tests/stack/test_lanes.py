@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from support.demo import demo_entries
 
+from pavi.aws.joblog import report_lines
 from pavi.aws.lanes import LAMBDA_LANE_LIMITS, lambda_lane_fits, lane_figures
 from pavi.domain.request import parse_job
 from pavi.local.stack import EmulatedStack
@@ -91,7 +92,6 @@ def test_a_failed_lambda_lane_falls_back_to_the_batch_lane(stack: EmulatedStack)
 
 
 def test_a_failed_lambda_alignment_falls_back_to_the_batch_alignment(stack: EmulatedStack) -> None:
-    from pavi.aws.joblog import report_lines
 
     stack.faults.raise_errors["AlignFunction"] = 1
     _, description, report = run(stack, {"seq_regions": demo_entries()})
@@ -113,7 +113,6 @@ def test_an_unknown_lane_is_a_validation_error(stack: EmulatedStack) -> None:
 def test_a_denied_lambda_lane_is_a_loud_configuration_error(stack: EmulatedStack) -> None:
     """Issue 23, item 4: a fallback because the state machine may not call the function is the
     deployment's fault, said in the report and its log, not only absorbed by the Batch lane."""
-    from pavi.aws.joblog import report_lines
 
     role = stack.principals["PipelineStateMachineRole"]
     saved = list(role.policies)
@@ -166,9 +165,38 @@ def test_famsa_aligns_in_both_lanes_alike_and_the_report_says_so(stack: Emulated
             (task,) = [j for j in list(stack.batch.jobs.values()) if j.name == f"pavi-align-{job}"]
             assert task.memory == 4096  # the template's floor: the demo needs far less
             assert task.command[task.command.index("--threads") + 1] == "1"  # threads: the task's vCPUs
+            sized = aligned["task"]  # the report shows the task and why (item 5)
+            assert (sized["vcpus"], sized["memory"], sized["threads"]) == ("1", "4096", "1"), sized
+            assert sized["chosen_because"] == "the cheapest task that aligns within the 900-s target"
+            (said,) = [line for line in report_lines(report) if line.startswith("aligner: ")]
+            assert said.startswith("aligner: famsa (named in the request); task 1 vCPU, 4096 MiB, modelled "), said
+        else:
+            assert "task" not in aligned  # the Lambda lane's alignment function, not a Batch task
         assert alignments[lane].startswith(b"CLUSTAL FAMSA 2.5.2 (pyfamsa 0.7.0) multiple sequence alignment")
     assert alignments["lambda"] == alignments["batch"]
     _, _, report = run(stack, {"seq_regions": demo_entries()})  # no aligner named: a small job keeps Clustal Omega
     assert report["provenance"]["alignment"]["aligner"] == "clustalo"
     # the demo's 2 entries, each with variants: at most 4 sequences (references and alternatives)
     assert report["provenance"]["alignment"]["aligner_chosen_because"] == "up to 4 sequences: Clustal Omega up to 1,000"
+
+
+def test_a_retrieval_child_reads_its_share_and_the_genomes_its_entries_name(
+    stack: EmulatedStack, tmp_path: Path
+) -> None:
+    """Issue 29: the validation writes one file a retrieval child (its share of the entries); each
+    child of the array reads its own, and the local Batch host gives its container the genome
+    folders those entries name (a genome of its own, in a folder no other test uses)."""
+    from support.genomes import GeneDesign, write_fasta
+
+    tmp_path.chmod(0o755)  # the containers run as the images' user
+    gene = GeneDesign().on_strand("+")
+    url = str(write_fasta(tmp_path, {"chrT": gene.genome}))
+    entries = [gene.entry(url, unique_entry_id=f"entry_{n}") for n in range(5)]
+    job, description, report = run(stack, {"seq_regions": entries, "lane": "batch"})
+    assert description["status"] == "SUCCEEDED" and report["counts"]["sequences"] == 5, report.get("error")
+    shares = stack.s3.list_objects_v2(Bucket="pavi-local", Prefix=f"work/{job}/entries/")["Contents"]
+    assert [item["Key"].rsplit("/", 1)[1] for item in shares] == ["share-00000.json", "share-00001.json"]
+    manifest = json.loads(stack.read(f"work/{job}/manifest.json"))
+    assert manifest["per_share"] == 3  # 5 entries in Batch's least array of 2 children
+    children = [j for j in stack.batch.jobs.values() if j.name.startswith(f"pavi-retrieve-{job}")]
+    assert children, [j.name for j in stack.batch.jobs.values()]

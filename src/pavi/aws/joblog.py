@@ -102,6 +102,18 @@ def report_lines(report: dict[str, Any]) -> list[str]:
             + (f", alignment {lanes['alignment']}" if lanes.get("alignment") else "")
             + "".join(f"; {lanes[key]}" for key in ("fallback", "alignment_fallback") if lanes.get(key))
         )
+    alignment = (report.get("provenance") or {}).get("alignment") or {}
+    if alignment.get("aligner_chosen_because"):
+        task = alignment.get("task") or {}
+        lines.append(
+            f"aligner: {alignment.get('aligner', 'clustalo')} ({alignment['aligner_chosen_because']})"
+            + (
+                f"; task {task['vcpus']} vCPU, {task['memory']} MiB, modelled {task['modelled_wall_seconds']} s"
+                f" ({task['chosen_because']})"
+                if task.get("chosen_because")
+                else ""
+            )
+        )
     if lanes.get("configuration_error"):
         lines.append(f"CONFIGURATION ERROR: {lanes['configuration_error'].removeprefix('configuration error: ')}")
     if report.get("error"):

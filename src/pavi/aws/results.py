@@ -13,11 +13,12 @@ from pavi.domain import storage
 from pavi.domain.limits import MAX_MATRIX_SEQUENCES, MAX_VARIANT_TABLE_ROWS
 
 
-def provenance(paths: JobPaths, prepared: dict[str, Any], aligner_reason: str | None = None) -> dict[str, Any]:
+def provenance(paths: JobPaths, prepared: dict[str, Any], state: dict[str, Any] | None = None) -> dict[str, Any]:
     """What produced a job's results, so that they can be traced and reproduced: this package's
     version, Biopython's, the aligner's name, version and exact command line (the alignment's own
-    account) and why it aligned the job, the lane of each step, and each genome's URL with the
-    identity of every file read."""
+    account) and why it aligned the job (the validation's choice in ``state``), the Batch task it
+    ran in when it did (vCPUs, memory, the model's figures and why), the lane of each step, and
+    each genome's URL with the identity of every file read."""
     import Bio
 
     import pavi
@@ -26,8 +27,11 @@ def provenance(paths: JobPaths, prepared: dict[str, Any], aligner_reason: str | 
         alignment = read_json(paths.alignment_run)
     except FileNotFoundError:
         alignment = {"clustal_omega": "unknown (the alignment wrote no account)"}
-    if aligner_reason:
-        alignment["aligner_chosen_because"] = aligner_reason
+    state = state or {}
+    if state.get("aligner_reason"):
+        alignment["aligner_chosen_because"] = state["aligner_reason"]
+    if (prepared.get("lanes") or {}).get("alignment") == "batch" and state.get("alignment_resources"):
+        alignment["task"] = state["alignment_resources"]  # the job's Fargate task (issue 29, item 5)
     return {
         "pavi": pavi.__version__,
         "biopython": Bio.__version__,
