@@ -117,10 +117,18 @@ def job_size(model: StackModel, vcpu_parameter: str, memory_parameter: str) -> t
     return float(parameters[vcpu_parameter]["Default"]), int(parameters[memory_parameter]["Default"]) / 1024
 
 
-def cost(entries: int, durations: dict[str, float], spot: bool = True, lane: str = "batch") -> dict[str, Any]:
+def cost(
+    entries: int,
+    durations: dict[str, float],
+    spot: bool = True,
+    lane: str = "batch",
+    alignment: tuple[float, float, float] | None = None,
+) -> dict[str, Any]:
     """One job's cost in a lane: ``lambda`` or ``batch`` through the Standard workflow, or
     ``express``: the Lambda lane through the Express workflow (the synchronous call), billed
-    per request and per GB-second instead of per state transition."""
+    per request and per GB-second instead of per state transition. ``alignment``: the Batch
+    alignment task's seconds, vCPUs and GB when a model gives them (benchmarks/alignment_sizing.py),
+    instead of the template's default task for a time grown with N squared from the measure."""
     if lane == "express":
         row = cost(entries, durations, spot, "lambda")
         seconds = row.pop("lambda_seconds") + EXPRESS_OVERHEAD_S
@@ -141,6 +149,9 @@ def cost(entries: int, durations: dict[str, float], spot: bool = True, lane: str
     retrieval_tasks = 0
     retrieval_vcpu, retrieval_gb = job_size(model, "RetrievalVcpu", "RetrievalMemory")
     align_seconds_here = durations["alignment_job_10"] * (entries / 10) ** 2  # Clustal Omega's time grows ~N²
+    align_vcpu, align_gb = job_size(model, "AlignmentVcpu", "AlignmentMemory")
+    if alignment is not None:
+        align_seconds_here, align_vcpu, align_gb = alignment
     align_lambda_gb_s = 0.0
     if lane == "lambda":
         functions.append("RetrieveFunction")
@@ -152,7 +163,6 @@ def cost(entries: int, durations: dict[str, float], spot: bool = True, lane: str
         per_entry = durations["retrieval_child"] / durations["retrieval_child_entries"]
         child_seconds = max(FARGATE_MINIMUM_SECONDS, per_entry * plan.per_child)
     lambda_gb_s = sum(memory_gb(model, name) * seconds[name] for name in functions)
-    align_vcpu, align_gb = job_size(model, "AlignmentVcpu", "AlignmentMemory")
     align_seconds = 0.0 if lane == "lambda" else max(FARGATE_MINIMUM_SECONDS, align_seconds_here)
     vcpu_s = align_seconds * align_vcpu + (retrieval_tasks * child_seconds * retrieval_vcpu if retrieval_tasks else 0)
     gb_s = align_seconds * align_gb + (retrieval_tasks * child_seconds * retrieval_gb if retrieval_tasks else 0)

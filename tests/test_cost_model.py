@@ -34,3 +34,24 @@ def test_a_ten_entry_job_costs_under_a_cent_in_each_lane_and_the_lambda_lane_les
     assert (
         cost_model.cost(100, cost_model.MEASURED)["usd_total"] > cost_model.cost(10, cost_model.MEASURED)["usd_total"]
     )
+
+
+def test_the_alignment_sized_to_the_job_changes_what_completes_and_its_price() -> None:
+    """Issue 29: before, a titin job was refused and 10,000 proteins of 1,000 residues timed out in
+    Clustal Omega; after, FAMSA aligns both, each in a task the model chose. The alignment's share
+    of the price is the task's vCPUs and memory times its time, computed here from the list prices."""
+    sizing = load_benchmark("alignment_sizing")
+    rows = {name: sizing.outcome(*figures, before=True) for name, *figures in sizing.SCENARIOS}
+    after = {name: sizing.outcome(*figures, before=False) for name, *figures in sizing.SCENARIOS}
+    titin, many = sizing.SCENARIOS[-1][0], "10,000 entries"
+    assert rows[titin]["outcome"].startswith("refused: proteins were capped at 8,000")
+    assert rows[many]["outcome"].startswith("timed out: clustalo needs about")
+    assert after[titin]["outcome"] == after[many]["outcome"] == "completes"
+    assert after[titin]["aligner"] == after[many]["aligner"] == "famsa"
+    measured = "10,000 entries (33 residues: the job measured)"
+    assert after[measured]["alignment_seconds"] * 20 < rows[measured]["alignment_seconds"]
+    seconds, vcpus, gb = 300.0, 2.0, 8.0
+    with_task = cost_model.cost(1000, cost_model.MEASURED, False, "batch", alignment=(seconds, vcpus, gb))
+    without = cost_model.cost(1000, cost_model.MEASURED, False, "batch", alignment=(0.0, 0.0, 0.0))
+    by_hand = seconds / 3600 * (vcpus * 0.04048 + gb * 0.004445)
+    assert abs(with_task["usd"]["batch_fargate"] - without["usd"]["batch_fargate"] - by_hand) < 1e-5

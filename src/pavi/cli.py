@@ -85,9 +85,11 @@ def _read_job(load: Callable[[], Any], what: str, command: str) -> Job | int:
         return EXIT_INVALID
 
 
-def _retrieve_and_say(entries: list[Entry], out: str, workers: int, quiet: bool, started: float) -> int:
+def _retrieve_and_say(
+    entries: list[Entry], out: str, workers: int, quiet: bool, started: float, one_file: bool = False
+) -> int:
     try:
-        results = retrieve_all(entries, out, workers, None if quiet else _say)
+        results = retrieve_all(entries, out, workers, None if quiet else _say, one_file)
     except Exception as error:  # storage failures: nothing is reported as complete
         _say(f"pavi retrieve: writing the results to {out} failed: {type(error).__name__}: {error}")
         return EXIT_FAILED
@@ -124,7 +126,8 @@ def cmd_retrieve_share(args: argparse.Namespace) -> int:
     job = _read_job(lambda: manifest.payloads(positions), f"an entry under {manifest.entries}", "retrieve-share")
     if isinstance(job, int):
         return job
-    return _retrieve_and_say(job.seq_regions, args.out, args.workers, args.quiet, started)
+    # the share's files in one (pavi.domain.retrieval.SHARE_SUFFIX): one S3 request, not two an entry
+    return _retrieve_and_say(job.seq_regions, args.out, args.workers, args.quiet, started, one_file=True)
 
 
 def cmd_align(args: argparse.Namespace) -> int:

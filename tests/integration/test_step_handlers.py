@@ -91,10 +91,11 @@ def test_happy_path_writes_the_results_and_a_completed_report(store: str, handle
     assert json.loads(s3_text(state["manifest"]))["entry_ids"] == ["a_missense", "b_start_lost"]
     assert "entries" not in state  # the state's size does not grow with the entries
     assert state["sequences"] == f"{STORE}/work/job-1/sequences/"
-    assert s3_keys(f"{STORE}/work/job-1/entries/") == [
-        "work/job-1/entries/a_missense.json",
-        "work/job-1/entries/b_start_lost.json",
+    assert s3_keys(f"{STORE}/work/job-1/entries/") == [  # one file a retrieval child: its share
+        "work/job-1/entries/share-00000.json",
+        "work/job-1/entries/share-00001.json",
     ]
+    assert json.loads(s3_text(f"{STORE}/work/job-1/entries/share-00001.json"))[0]["unique_entry_id"] == "b_start_lost"
     run_retrieval(state)
     prepare_entered = now_iso()
     prepared = handlers["prepare_alignment"]({"state": state, "entered_at": prepare_entered}, FakeContext())

@@ -12,8 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+from pavi.aws.caught import error_of
 from pavi.aws.job_store import JobPaths
-from pavi.aws.steps import _error_of, record_failure
+from pavi.aws.steps import record_failure
 
 PAVI = str(Path(sys.executable).parent / "pavi")
 
@@ -40,14 +41,14 @@ AWS_CAUSE = {
 
 
 def test_a_batch_cause_gives_the_reason_the_exit_code_and_the_log() -> None:
-    name, cause = _error_of({"Error": "States.TaskFailed", "Cause": json.dumps(AWS_CAUSE)})
+    name, cause = error_of({"Error": "States.TaskFailed", "Cause": json.dumps(AWS_CAUSE)})
     assert name == "States.TaskFailed"
     assert cause == (
         "Batch job pavi-align-job-1 failed after 2 attempts: Essential container in task exited; exit code 1; "
         "log stream pavi/default/a2"
     )
     killed = {**AWS_CAUSE, "Attempts": AWS_CAUSE["Attempts"][:1]}
-    assert "exit code 137; OutOfMemoryError" in _error_of({"Error": "x", "Cause": json.dumps(killed)})[1]
+    assert "exit code 137; OutOfMemoryError" in error_of({"Error": "x", "Cause": json.dumps(killed)})[1]
 
 
 def test_the_report_of_a_failed_alignment_carries_clustal_omegas_message(tmp_path: Path) -> None:
@@ -123,4 +124,4 @@ def test_sigterm_stops_clustal_omega_and_removes_its_scratch(tmp_path: Path) -> 
 
 
 def test_a_cause_that_is_not_json_is_kept_as_it_is() -> None:
-    assert _error_of({"Error": "States.Timeout", "Cause": "never ran"}) == ("States.Timeout", "never ran")
+    assert error_of({"Error": "States.Timeout", "Cause": "never ran"}) == ("States.Timeout", "never ran")

@@ -3,7 +3,7 @@
 Layout of a job in its store (an ``s3://bucket`` or a local folder)::
 
     work/{job_id}/manifest.json            the validated request's entry IDs
-    work/{job_id}/entries/{entry_id}.json  one normalised entry (the retrieval job's input)
+    work/{job_id}/entries/share-{n}.json   normalised entries, one retrieval child's share (its input)
     work/{job_id}/sequences/               {entry_id}-protein.fa, {entry_id}-seqinfo.json
     work/{job_id}/seqinfo.json             all seqinfo maps, by entry (for the collection)
     work/{job_id}/prepared.json            failed entries and alternative-protein errors
@@ -29,6 +29,18 @@ from pavi.domain import storage
 from pavi.domain.errors import PaviError
 
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+
+
+def write_share(paths: JobPaths, index: int, entries: list[Any]) -> None:
+    """Write the entries' share ``index`` (normalised entries: pydantic models), unless it is empty."""
+    if entries:
+        text = "[" + ",".join(entry.model_dump_json() for entry in entries) + "]"
+        storage.write_text(paths.entry_share(index), text, "application/json")
+
+
+def share_name(index: int) -> str:
+    """The name of the entries' share ``index`` (:class:`pavi.aws.lanes.Manifest`)."""
+    return f"share-{index:05d}.json"
 
 
 class JobStateError(PaviError):
@@ -73,8 +85,9 @@ class JobPaths:
     def sequences(self) -> str:
         return storage.join(self.work, "sequences") + "/"
 
-    def entry(self, entry_id: str) -> str:
-        return storage.join(self.entries, f"{entry_id}.json")
+    def entry_share(self, index: int) -> str:
+        """The file of the entries' share ``index``: a list, one retrieval child's (the manifest's ``per_share``)."""
+        return storage.join(self.entries, share_name(index))
 
     @property
     def request(self) -> str:

@@ -26,13 +26,12 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from pavi.aws.caught import alignment_lane, lanes_taken
 from pavi.aws.job_store import JobStateError
 from pavi.aws.lanes import entries_per_child_from_env
 from pavi.aws.steps import (
     align_in_lambda,
-    alignment_lane,
     collect_results,
-    lanes_taken,
     prepare_alignment,
     record_failure,
     retrieve_in_lambda,

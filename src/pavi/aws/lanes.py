@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from pavi.aws.job_store import share_name
 from pavi.domain import storage
 from pavi.domain.request import Entry
 
@@ -95,23 +96,31 @@ def array_index_from_env() -> int:
 
 @dataclass(frozen=True)
 class Manifest:
-    """A job's ``manifest.json``: its entry IDs in the request's order, and where the entries are."""
+    """A job's ``manifest.json``: its entry IDs in the request's order, and where the entries are:
+    in shares of ``per_share`` entries (``share-{index}.json``, a list each: one a retrieval child,
+    so that a child reads one object, and the validation writes one a child)."""
 
     entry_ids: list[str]
-    entries: str  # the prefix of {entry_id}.json
+    entries: str  # the prefix of the shares' files
+    per_share: int
 
     def payloads(self, positions: range | None = None) -> list[Any]:
-        """The entries at ``positions`` (all by default), read 16 at a time."""
-        chosen = self.entry_ids if positions is None else [self.entry_ids[p] for p in positions]
-        locations = [storage.join(self.entries, f"{entry_id}.json") for entry_id in chosen]
+        """The entries at ``positions`` (all by default), their shares read 16 at a time."""
+        positions = range(len(self.entry_ids)) if positions is None else positions
+        if not positions:
+            return []
+        first, last = positions.start // self.per_share, (positions.stop - 1) // self.per_share
+        locations = [storage.join(self.entries, share_name(index)) for index in range(first, last + 1)]
         with ThreadPoolExecutor(max_workers=16) as pool:
-            return [json.loads(data) for data in pool.map(storage.read_bytes, locations)]
+            held = [entry for data in pool.map(storage.read_bytes, locations) for entry in json.loads(data)]
+        offset = first * self.per_share
+        return held[positions.start - offset : positions.stop - offset]
 
 
 def read_manifest(location: str) -> Manifest:
     """The manifest at ``location`` (path or ``s3://``); KeyError or ValueError when it is not one."""
     data = json.loads(storage.read_bytes(location))
-    return Manifest([str(entry_id) for entry_id in data["entry_ids"]], str(data["entries"]))
+    return Manifest([str(entry_id) for entry_id in data["entry_ids"]], str(data["entries"]), int(data["per_share"]))
 
 
 def lane_figures(entries: list[Entry]) -> dict[str, int]:

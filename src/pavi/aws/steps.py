@@ -16,12 +16,20 @@ from typing import Any
 
 from pavi.aws import job_requests
 from pavi.aws.alignment_task import plan_alignment
-from pavi.aws.job_store import STORE_WRITERS, JobPaths, JobStateError, job_report, now_iso, read_json, write_json
+from pavi.aws.caught import MAX_ERROR_CHARS, alignment_lane, error_of, field, lanes_taken
+from pavi.aws.job_store import (
+    STORE_WRITERS,
+    JobPaths,
+    JobStateError,
+    job_report,
+    now_iso,
+    read_json,
+    write_json,
+    write_share,
+)
 from pavi.aws.lanes import (
     DEFAULT_ENTRIES_PER_CHILD,
     LANES,
-    configuration_error,
-    fallback_reason,
     lane_figures,
     plan_array,
     read_manifest,
@@ -33,7 +41,6 @@ from pavi.domain.request import Job, parse_job, requested_aligner
 from pavi.domain.url_policy import UrlPolicy
 
 LAMBDA_WORKERS = 16  # entries retrieved at once in the Lambda lane (I/O: ranged reads and S3 writes)
-MAX_ERROR_CHARS = 2000
 # Entries named in the state on failure; the report in the store names all of them.
 FAILED_NAMED_IN_STATE = 10
 
@@ -90,14 +97,14 @@ def validate_job(
     if inline:  # an operator's input: the job ID's request from now on
         job_requests.claim_request(paths, job_requests.canonical_request(request))
     entry_ids = [entry.unique_entry_id for entry in job.seq_regions]
-    with ThreadPoolExecutor(STORE_WRITERS) as pool:
-        writes = [
-            pool.submit(storage.write_text, paths.entry(e.unique_entry_id), e.model_dump_json(), "application/json")
-            for e in job.seq_regions
+    array = plan_array(len(entry_ids), entries_per_child)
+    with ThreadPoolExecutor(STORE_WRITERS) as pool:  # one file a retrieval child: its share of the entries
+        shares = [
+            job.seq_regions[array.share(index).start : array.share(index).stop] for index in range(array.children)
         ]
-        for write in writes:
-            write.result()
-    write_json(paths.manifest, {"job_id": job_id, "entries": paths.entries, "entry_ids": entry_ids})
+        list(pool.map(lambda index: write_share(paths, index, shares[index]), range(len(shares))))
+    manifest = {"job_id": job_id, "entries": paths.entries, "entry_ids": entry_ids, "per_share": array.per_child}
+    write_json(paths.manifest, manifest)
     kept = {"request": job_requests.reference(paths, job_requests.canonical_request(request))} if keep_request else {}
     figures = lane_figures(job.seq_regions)
     alignment = plan_alignment(job, requested, figures["longest_protein"])  # aligner and task (issue 29)
@@ -109,7 +116,7 @@ def validate_job(
         "lane": lane,  # "auto": the state machine chooses by the figures
         "figures": figures,
         **alignment,
-        "array": plan_array(len(entry_ids), entries_per_child).state(),
+        "array": array.state(),
         "manifest": paths.manifest,
         "entries_prefix": paths.entries,
         "sequences": paths.sequences,
@@ -131,7 +138,7 @@ def retrieve_in_lambda(state: dict[str, Any], workers: int = LAMBDA_WORKERS) -> 
     paths = JobPaths.of(state)
     manifest = read_manifest(paths.manifest)
     job = parse_job(manifest.payloads())
-    results = retrieve_all(job.seq_regions, paths.sequences, workers)
+    results = retrieve_all(job.seq_regions, paths.sequences, workers, one_file=True)
     failed = sum(result.reference_failed for result in results)
     return {"lane": "lambda", "entries": len(results), "entries_failed": failed}
 
@@ -162,31 +169,6 @@ def align_in_lambda(state: dict[str, Any]) -> dict[str, str]:
     return {"lane": "lambda"}
 
 
-def lanes_taken(state: dict[str, Any]) -> dict[str, Any]:
-    """Which lane retrieved the entries, and why the Lambda lane fell back to the Batch lane
-    when it did (its error, without a stack trace)."""
-    by = state.get("retrieved_by") or {}
-    lane = "batch" if "retrieval_error" in state else str(by.get("lane") or "batch")
-    return {"retrieval": lane, **_fell_back(state.get("lambda_lane_error"), "retrieval", "retrieved them", "")}
-
-
-def _fell_back(error: Any, step: str, then: str, prefix: str) -> dict[str, str]:
-    """Why a Lambda-lane step fell back to the Batch lane (its caught error): ``{prefix}fallback``
-    (what happened), ``{prefix}fallback_reason`` (the metric's dimension) and, when the
-    deployment is at fault, ``configuration_error``; {} when it did not fall back."""
-    if not isinstance(error, dict):
-        return {}
-    name, cause = _error_of(error)
-    reason = fallback_reason(name)
-    said = {
-        f"{prefix}fallback": f"the Lambda lane's {step} failed ({name}: {cause}); the Batch lane {then}",
-        f"{prefix}fallback_reason": reason,
-    }
-    if loud := configuration_error(step, reason):
-        said["configuration_error"] = loud
-    return said
-
-
 def _retrieval_failures(state: dict[str, Any], entry_ids: list[str]) -> dict[str, str]:
     """Why each entry of a failed retrieval array job has no files: its child failed after its
     retries (``{}`` when the array job succeeded). Step Functions' error names the array job;
@@ -194,9 +176,9 @@ def _retrieval_failures(state: dict[str, Any], entry_ids: list[str]) -> dict[str
     caught = state.get("retrieval_error")
     if not isinstance(caught, dict):
         return {}
-    _, cause = _error_of(caught)
+    _, cause = error_of(caught)
     try:
-        parent = _field(json.loads(str(caught.get("Cause"))), "jobId")
+        parent = field(json.loads(str(caught.get("Cause"))), "jobId")
     except ValueError:
         parent = None
     array = state.get("array") or {}
@@ -274,7 +256,7 @@ def collect_results(
     not_written, renamed = write_views(paths, clustal, seqinfo, info)  # issue 21's results: pavi.aws.results
     prepared = _read_prepared(paths)
     prepared["lanes"] = {**(prepared.get("lanes") or {}), **alignment_lane(state)}
-    prepared["provenance"] = provenance(paths, prepared, state.get("aligner_reason"))
+    prepared["provenance"] = provenance(paths, prepared, state)
     timings = {**state.get("timings", {}), "collect_entered_at": entered_at, "collected_at": now_iso()}
     report = job_report(paths, "completed", state.get("counts", {}), prepared, timings)
     report["results"].update(dict.fromkeys(not_written))
@@ -290,66 +272,12 @@ def collect_results(
     return {**brief, **summary(report, clustal, inline_alignment_bytes)}
 
 
-def alignment_lane(state: dict[str, Any]) -> dict[str, str]:
-    """Which lane aligned, and why the Lambda lane fell back when it did."""
-    lane = {"alignment": str((state.get("aligned_by") or {}).get("lane") or "batch")}
-    return {**lane, **_fell_back(state.get("lambda_align_error"), "alignment", "aligned", "alignment_")}
-
-
 def _read_prepared(paths: JobPaths) -> dict[str, Any]:
     try:
         prepared: dict[str, Any] = read_json(paths.prepared)
         return prepared
     except FileNotFoundError:
         return {"failed_entries": [], "alternative_errors": []}
-
-
-def _error_of(error: Any) -> tuple[str, str]:
-    """Name and readable cause of a caught Step Functions error (``{"Error", "Cause"}``).
-
-    A Lambda's Cause is the JSON of its exception; only its message is kept (never a stack
-    trace). A Batch job's Cause is the whole job description; its status reason is kept.
-    """
-    if not isinstance(error, dict):
-        return "UnknownError", str(error)
-    name = str(error.get("Error") or "UnknownError")
-    cause = str(error.get("Cause") or "")
-    try:
-        detail = json.loads(cause)
-    except ValueError:
-        detail = None
-    if isinstance(detail, dict):
-        if "errorMessage" in detail:
-            cause = str(detail["errorMessage"])
-        elif _field(detail, "jobName") or _field(detail, "statusReason"):
-            cause = _batch_cause(detail)
-    return name, cause[:MAX_ERROR_CHARS]
-
-
-def _field(data: Any, name: str) -> Any:
-    """A field of a Batch job description, in either spelling (the API's camelCase, or the
-    PascalCase of a Step Functions error's Cause)."""
-    if not isinstance(data, dict):
-        return None
-    return data.get(name, data.get(name[:1].upper() + name[1:]))
-
-
-def _batch_cause(job: dict[str, Any]) -> str:
-    """What a failed Batch job tells a user: how many attempts it had, and its last attempt's
-    status reason, exit code, container reason and log stream (issue 14, item 13)."""
-    attempts = _field(job, "attempts") or []
-    last = attempts[-1] if attempts else {}
-    container = _field(last, "container") or _field(job, "container") or {}
-    parts = [str(_field(last, "statusReason") or _field(job, "statusReason") or "no reason given")]
-    code = _field(container, "exitCode")
-    if code is not None:
-        parts.append(f"exit code {code}")
-    if _field(container, "reason"):
-        parts.append(str(_field(container, "reason")))
-    if _field(container, "logStreamName"):
-        parts.append(f"log stream {_field(container, 'logStreamName')}")
-    count = f" after {len(attempts)} attempt{'s' if len(attempts) != 1 else ''}" if attempts else ""
-    return f"Batch job {_field(job, 'jobName') or '?'} failed{count}: " + "; ".join(parts)
 
 
 def _alignment_said(paths: JobPaths) -> str:
@@ -375,11 +303,11 @@ def record_failure(state: dict[str, Any], store: str, job_id: str, entered_at: s
     failure = state.get("failure") or {}
     prepared = _read_prepared(paths)  # absent (empty) when the job failed before its preparation
     if "error" in state and isinstance(state["error"], dict):
-        name, cause = _error_of(state["error"])
+        name, cause = error_of(state["error"])
         said = _alignment_said(paths) if "pavi-align-" in cause else ""
         cause = f"{said} ({cause})" if said else cause
     elif "Error" in state:  # the validation's catcher replaces the whole state with the error
-        name, cause = _error_of(state)
+        name, cause = error_of(state)
     elif failed := prepared.get("failed_entries"):
         name = str(failure.get("error") or "EntriesFailed")
         named = "; ".join(f"{f['unique_entry_id']}: {f['error']}" for f in failed[:FAILED_NAMED_IN_STATE])

@@ -28,7 +28,14 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 from pavi.domain import storage
 from pavi.domain.clustal_format import newick_label, quoted_leaves
 from pavi.domain.errors import PaviError
-from pavi.domain.retrieval import EXCLUDED, GENOMES_SUFFIX, protein_file_name, seqinfo_file_name
+from pavi.domain.retrieval import (
+    EXCLUDED,
+    GENOMES_SUFFIX,
+    SHARE_SUFFIX,
+    protein_file_name,
+    seqinfo_file_name,
+    unpack_share,
+)
 
 PROTEIN_SUFFIX = "-protein.fa"
 SEQINFO_SUFFIX = "-seqinfo.json"
@@ -84,13 +91,27 @@ class PreparedInput:
 
 
 def prepare_input(seq_dir: str, expected_entries: list[str] | None = None) -> PreparedInput:
-    """Read the per-entry files in ``seq_dir`` (folder or ``s3://`` prefix).
+    """Read the per-entry files in ``seq_dir`` (folder or ``s3://`` prefix), and those its
+    shares hold (:data:`pavi.domain.retrieval.SHARE_SUFFIX`).
 
     With ``expected_entries`` (the manifest's), only their files are read, and an entry whose
     seqinfo is absent counts as failed (its retrieval never finished), so no partial job is
     presented as complete.
     """
-    names = storage.list_names(seq_dir)
+    listed = storage.list_names(seq_dir)
+    shares = [name for name in listed if name.endswith(SHARE_SUFFIX)]
+    held = {
+        name: text
+        for share in _read_all([storage.join(seq_dir, n) for n in shares])
+        for name, text in unpack_share(share).items()
+    }
+
+    def read(selected: list[str]) -> list[str]:
+        from_store = _read_all([storage.join(seq_dir, n) for n in selected if n not in held])
+        texts = iter(from_store)
+        return [held[n] if n in held else next(texts) for n in selected]
+
+    names = sorted((set(listed) - set(shares)) | set(held))
     if expected_entries is not None:  # only the manifest's entries: never a file another run left there
         wanted = {seqinfo_file_name(e) for e in expected_entries} | {protein_file_name(e) for e in expected_entries}
         names = [n for n in names if n in wanted or n.endswith(GENOMES_SUFFIX)]
@@ -101,9 +122,7 @@ def prepare_input(seq_dir: str, expected_entries: list[str] | None = None) -> Pr
     alternative_errors: list[FailedEntry] = []
     excluded: list[FailedEntry] = []
     present = set(seqinfo_ids)
-    texts = dict(
-        zip(seqinfo_ids, _read_all([storage.join(seq_dir, seqinfo_file_name(e)) for e in seqinfo_ids]), strict=True)
-    )
+    texts = dict(zip(seqinfo_ids, read([seqinfo_file_name(e) for e in seqinfo_ids]), strict=True))
     for entry_id in entry_ids:
         if entry_id not in present:
             failed.append(FailedEntry(entry_id, "", "its retrieval did not finish (no seqinfo file)"))
@@ -119,9 +138,9 @@ def prepare_input(seq_dir: str, expected_entries: list[str] | None = None) -> Pr
     protein_files = sorted(n for n in names if n.endswith(PROTEIN_SUFFIX))
     missing = [e for e in seqinfo if protein_file_name(e) not in protein_files]
     failed += [FailedEntry(e, "", "its protein file is missing") for e in missing]
-    fasta = "".join(_read_all([storage.join(seq_dir, name) for name in protein_files]))
+    fasta = "".join(read(protein_files))
     genomes: dict[str, Any] = {}
-    for text in _read_all([storage.join(seq_dir, n) for n in sorted(names) if n.endswith(GENOMES_SUFFIX)]):
+    for text in read([n for n in names if n.endswith(GENOMES_SUFFIX)]):
         genomes.update(json.loads(text))
     return PreparedInput(fasta, entry_ids, seqinfo, failed, alternative_errors, excluded, genomes)
 

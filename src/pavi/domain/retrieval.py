@@ -3,7 +3,10 @@
 :func:`retrieve_entry` never raises for a problem of the entry's data: it records the
 error in the result (``{"error": ...}`` in the seqinfo) so that one bad entry neither
 stops the others nor crashes the step. :func:`write_entry` writes the two per-entry
-files; only a storage failure raises there (and the Batch job is retried).
+files; only a storage failure raises there (and the Batch job is retried). A share of a job's
+entries (a retrieval child's, or the Lambda lane's job) writes the same files held in one
+(``{first entry}.share.json``: a JSON object of file name to text), so that its 100 entries cost
+one S3 request, not 200, and the preparation reads one file a share.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 FASTA_LINE_WIDTH = 60
 GENOMES_SUFFIX = ".genomes.json"  # beside the entries' files: the genome files a share read, by URL
+SHARE_SUFFIX = ".share.json"  # a share's files in one: {file name: text}
 EXCLUDED = "excluded_from_alignment"  # seqinfo key: made, but cannot be aligned (all X); the job goes on
 
 
@@ -133,25 +137,42 @@ def seqinfo_file_name(entry_id: str) -> str:
     return f"{entry_id}-seqinfo.json"
 
 
+def entry_files(result: EntryResult) -> dict[str, str]:
+    """An entry's two files: ``{id}-protein.fa`` and ``{id}-seqinfo.json``, by name."""
+    return {
+        protein_file_name(result.entry_id): result.protein_fasta(),
+        seqinfo_file_name(result.entry_id): json.dumps(result.seqinfo(), indent=1) + "\n",
+    }
+
+
 def write_entry(result: EntryResult, out: str) -> None:
     """Write ``{id}-protein.fa`` and ``{id}-seqinfo.json`` into the folder or S3 prefix ``out``.
 
     The seqinfo is written last: its presence marks the entry as done.
     """
-    storage.write_text(storage.join(out, protein_file_name(result.entry_id)), result.protein_fasta())
-    storage.write_text(
-        storage.join(out, seqinfo_file_name(result.entry_id)),
-        json.dumps(result.seqinfo(), indent=1) + "\n",
-        "application/json",
-    )
+    for name, text in entry_files(result).items():
+        kind = "application/json" if name.endswith(".json") else "text/plain; charset=utf-8"
+        storage.write_text(storage.join(out, name), text, kind)
+
+
+def unpack_share(text: str) -> dict[str, str]:
+    """The files a share holds (:data:`SHARE_SUFFIX`), by name."""
+    files = json.loads(text)
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise ValueError("a share file is a JSON object of file name to text")
+    for name in files:
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise ValueError(f"a share file names {name!r}: not a plain file name")
+    return files
 
 
 def retrieve_all(
-    entries: list[Entry], out: str, workers: int, say: Callable[[str], None] | None = None
+    entries: list[Entry], out: str, workers: int, say: Callable[[str], None] | None = None, one_file: bool = False
 ) -> list[EntryResult]:
     """Retrieve and write every entry, ``workers`` at a time, in one process (a retrieval
     child's share, or a whole job in the Lambda lane); results in the entries' order.
-    ``say`` gets a line per entry as it ends."""
+    ``say`` gets a line per entry as it ends. ``one_file``: the share's files are written in one
+    at the end (:data:`SHARE_SUFFIX`), else each entry's as it ends."""
     policy = UrlPolicy.from_env()
     results: dict[str, EntryResult] = {}
     variant_client = VariantApiClient()  # the job's: each variant ID looked up once, a few at a time
@@ -159,7 +180,8 @@ def retrieve_all(
 
     def work(entry: Entry) -> EntryResult:
         result = retrieve_entry(entry, policy, variant_client)
-        write_entry(result, out)
+        if not one_file:
+            write_entry(result, out)
         return result
 
     with variant_client, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -173,10 +195,19 @@ def retrieve_all(
                 if alt_errors and not result.reference_failed:
                     status += f" (alternative: {alt_errors[0].info['error']})"
                 say(f"[{done}/{len(entries)}] {result.entry_id}: {status}")
-    if entries:  # what was read, for the job's provenance: one file per share of entries
-        genomes = {url: opened_identities(url, policy) for url in sorted({e.fasta_file_url for e in entries})}
-        read = {url: files for url, files in genomes.items() if files is not None}
+    if not entries:
+        return []
+    # what was read, for the job's provenance: one file per share of entries
+    genomes = {url: opened_identities(url, policy) for url in sorted({e.fasta_file_url for e in entries})}
+    read = {url: files for url, files in genomes.items() if files is not None}
+    files = {entries[0].unique_entry_id + GENOMES_SUFFIX: json.dumps(read, indent=1) + "\n"}
+    if one_file:
+        for entry in entries:
+            files.update(entry_files(results[entry.unique_entry_id]))
         storage.write_text(
-            storage.join(out, entries[0].unique_entry_id + GENOMES_SUFFIX), json.dumps(read, indent=1) + "\n"
+            storage.join(out, entries[0].unique_entry_id + SHARE_SUFFIX), json.dumps(files), "application/json"
         )
+    else:
+        ((name, text),) = files.items()
+        storage.write_text(storage.join(out, name), text)
     return [results[e.unique_entry_id] for e in entries]

@@ -3,7 +3,7 @@
 Locally, files stand in for a genome host (in AWS the jobs read genomes over HTTPS or S3), so
 a job's container is given read access to the folders of the local FASTA files its entries
 name: those of its entry file, or, for a retrieval child, of every entry of the job's
-manifest (read once per manifest, the same for every child).
+manifest (its shares, read once per manifest, the same for every child).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from pavi.aws.job_store import share_name
 
 
 class GenomeFolders:
@@ -41,9 +43,10 @@ class GenomeFolders:
     def _read(self, uri: str) -> set[Path]:
         document = self._json(uri)
         if isinstance(document, dict) and isinstance(document.get("entry_ids"), list):
-            prefix = str(document.get("entries", ""))
+            prefix, per_share = str(document.get("entries", "")), max(1, int(document.get("per_share") or 1))
+            shares = [f"{prefix}{share_name(index)}" for index in range(-(-len(document["entry_ids"]) // per_share))]
             with ThreadPoolExecutor(16) as pool:
-                entries = list(pool.map(self._json, [f"{prefix}{e}.json" for e in document["entry_ids"]]))
+                entries = [entry for held in pool.map(self._json, shares) if isinstance(held, list) for entry in held]
         else:
             entries = [document]
         folders: set[Path] = set()

@@ -88,14 +88,21 @@ class Progress:
 
 
 def copy_results(stack: EmulatedStack, job_id: str, out: Path) -> list[Path]:
-    """The job's results, its per-entry files (``sequences/``) and request, out of the local S3."""
+    """The job's results, its per-entry files (``sequences/``: those its shares hold, each file
+    as ``pavi retrieve`` writes it) and request, out of the local S3."""
+    from pavi.domain.retrieval import SHARE_SUFFIX, unpack_share
+
     written = []
     for prefix, target in ((f"results/{job_id}/", out), (f"work/{job_id}/sequences/", out / "sequences")):
         for key in stack.keys(prefix):
-            path = target / key.removeprefix(prefix)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(stack.read(key))
-            written.append(path)
+            data = stack.read(key)
+            name = key.removeprefix(prefix)
+            files = unpack_share(data.decode()) if name.endswith(SHARE_SUFFIX) else {name: data}
+            for name, content in files.items():
+                path = target / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content.encode() if isinstance(content, str) else content)
+                written.append(path)
     return written
 
 
