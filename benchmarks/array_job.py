@@ -29,7 +29,7 @@ from pavi.aws.joblog import largest_state  # noqa: E402
 from pavi.local.stack import EmulatedStack  # noqa: E402
 
 
-def measure(entries: int) -> dict[str, Any]:
+def measure(entries: int, aligner: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="pavi-array-") as scratch:
         folder = Path(scratch)
         folder.chmod(0o755)  # the jobs' containers run as the images' user, not this one
@@ -38,7 +38,8 @@ def measure(entries: int) -> dict[str, Any]:
         payload = [gene.entry(url, unique_entry_id=f"entry_{n:05d}") for n in range(entries)]
         with EmulatedStack(log_dir=folder / "logs") as stack:
             began = time.monotonic()
-            job_id, arn = stack.start({"seq_regions": payload})
+            request: dict[str, Any] = {"seq_regions": payload} | ({"aligner": aligner} if aligner else {})
+            job_id, arn = stack.start(request)
             description = stack.wait(arn, 7200)
             wall = time.monotonic() - began
             history = stack.history(arn)
@@ -68,9 +69,10 @@ def measure(entries: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=10_000)
+    parser.add_argument("--aligner", choices=["clustalo", "famsa"], help="the request's aligner (default: chosen)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = measure(args.entries)
+    result = measure(args.entries, args.aligner)
     if args.json:
         print(json.dumps(result, indent=1))
         return

@@ -22,3 +22,19 @@ def test_ranged_reads_benchmark_small() -> None:
     assert pavi["transcripts_bytes_server_counted"] == pavi["transcripts_bytes_client_counted"], results
     # a 5 Mbp genome is ~1.9 MB bgzipped: ranged reads still cost far less than the download
     assert results["ratio_bytes_download_over_pavi_per_transcript"] > 20, results
+
+
+def test_job_from_files_benchmark_small(tmp_path: Path) -> None:
+    """Issue 30's benchmark on small files: the plain and the tabix-indexed annotation give the
+    same 25 genes' request, with the VCF's variants in them."""
+    import json
+
+    from support.benchmarks import load_benchmark
+
+    bench = load_benchmark("job_from_files")
+    bench.generate(tmp_path, 24, 30_000, 50_000)
+    names = [f"GENE{1 + i}_{i}" for i in range(24)] + ["GENE1_1"]
+    rows = [bench.build(tmp_path, annotation, names) for annotation in ("genes.gff3", "genes.gff3.gz")]
+    assert rows[0]["variants"] == rows[1]["variants"] > 25 and rows[0]["entries"] == rows[1]["entries"], rows
+    request = json.loads((tmp_path / "request.json").read_text())["seq_regions"]
+    assert {e["unique_entry_id"].split("__")[0] for e in request} == {f"T{1 + i}_{i}" for i in range(24)} | {"T1_1"}

@@ -31,6 +31,7 @@ from pavi.domain import storage
 from pavi.domain.errors import PaviError, RequestValidationError
 from pavi.domain.request import Entry, Job, parse_job
 from pavi.domain.retrieval import retrieve_all
+from pavi.job_command import add_job_command
 from pavi.local_commands import add_local_commands
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -323,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     clustalo.set_defaults(handler=cmd_clustalo)
 
     add_local_commands(commands)
+    add_job_command(commands)
     return parser
 
 

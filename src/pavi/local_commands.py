@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -24,12 +25,30 @@ def _parameters(args: argparse.Namespace, command: str) -> dict[str, str] | int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import json
+    import tempfile
+
+    from pavi.domain.errors import PaviError
+    from pavi.job_command import build_request
     from pavi.local.runner import run
 
     parameters = _parameters(args, "run")
     if isinstance(parameters, int):
         return parameters
-    return run(args.payload, args.out, lane=args.lane, parameters=parameters, aligner=args.aligner)
+    if bool(args.payload) == bool(args.annotation):
+        print("pavi run: give a request file, or --genome, --annotation and --select (as pavi job)", file=sys.stderr)
+        return 2
+    if args.payload:
+        return run(args.payload, args.out, lane=args.lane, parameters=parameters, aligner=args.aligner)
+    try:  # the request pavi job would write (issue 30)
+        request = build_request(args, lambda line: print(f"pavi run: {line}", file=sys.stderr))
+    except (PaviError, OSError, ValueError) as error:
+        print(f"pavi run: no job: {error}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="pavi-request-") as folder:
+        path = Path(folder) / "request.json"
+        path.write_text(json.dumps(request))
+        return run(str(path), args.out, lane=args.lane, parameters=parameters, aligner=args.aligner)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -72,8 +91,14 @@ def add_local_commands(commands: Any) -> None:
         "2 invalid request.",
     )
     run.add_argument(
-        "payload", help="JSON file: a list of entries or {'seq_regions': [...]}; relative FASTA paths resolve here"
+        "payload",
+        nargs="?",
+        help="JSON file: a list of entries or {'seq_regions': [...]}; relative FASTA paths resolve here (or build "
+        "the request from files with --genome, --annotation, --select and --variants, as pavi job does)",
     )
+    from pavi.job_command import add_job_options
+
+    add_job_options(run, required=False)
     run.add_argument("--out", default=None, help="results folder (default ./pavi-results/<job-uuid>/)")
     run.add_argument(
         "--lane",

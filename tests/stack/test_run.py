@@ -112,3 +112,33 @@ def test_pavi_run_and_pavi_serve_work_from_another_folder(tmp_path: Path) -> Non
     assert (tmp_path / "out" / "alignment-output.aln").read_text().startswith("CLUSTAL O(1.2.4)")
     with pavi_serve(cwd=elsewhere) as served:
         assert served.request("/api/health")[0] == 200
+
+
+def test_pavi_run_builds_its_job_from_a_genome_an_annotation_and_a_vcf(tmp_path: Path, conformance: Path) -> None:
+    """Issue 30: the files a genome project publishes, to a finished alignment in one command:
+    pavi run takes pavi job's options; the variant's alternative protein is aligned beside its
+    reference, and the per-entry files of pavi retrieve are in the results."""
+    import pysam
+
+    genbank = conformance / "genbank"
+    with pysam.FastaFile(str(genbank / "genome.fa.gz")) as fasta:
+        base = fasta.fetch("HLA00001", 599, 600)
+    vcf = tmp_path / "calls.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=HLA00001,length=3503>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        f"HLA00001\t600\trs600\t{base}\t{'C' if base != 'C' else 'T'}\t.\tPASS\t.\n"
+    )
+    pysam.tabix_compress(str(vcf), str(vcf) + ".gz")
+    out = tmp_path / "out"
+    annotation = str(genbank / "transcripts.gff3")
+    command = [PAVI, "run", "--genome", str(genbank / "genome.fa.gz"), "--annotation", annotation,
+               "--select", "HLA00001_HLA_A", "AB000050_capsid_protein_2_BAA19011.1", "--variants", f"{vcf}.gz",
+               "--out", str(out)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    names = sorted(parse_clustal((out / "alignment-output.aln").read_text()))
+    assert names == ["HLA_A_ref", "HLA_A_rs600", "capsid_protein_2_BAA19011.1"], names
+    assert (out / "sequences" / "HLA00001_HLA_A__rs600-seqinfo.json").is_file()
+    assert Path(f"{vcf}.gz.tbi").is_file()  # the VCF's missing index was made
+    refused = subprocess.run([PAVI, "run", "--genome", str(genbank / "genome.fa.gz")], capture_output=True, text=True)
+    assert refused.returncode == 2 and "--annotation" in refused.stderr
