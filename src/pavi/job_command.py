@@ -106,8 +106,8 @@ def add_job_command(commands: Any) -> None:
         help="write a job request from a genome FASTA, a GFF3/GTF annotation and (optionally) a VCF/BCF",
         description="Build the request of a job from the files a genome project publishes: each selected "
         "transcript's exons and CDS (with their phases) from the annotation, and the VCF's records in it "
-        "(exons, introns) as inline variants, grouped by --group. Nothing is written unless the whole request can be. Exit 0 written, "
-        "2 refused (the reason on stderr).",
+        "(exons, introns) as inline variants, grouped by --group. Nothing is written unless the whole request "
+        "can be. Exit 0 written, 2 refused (the reason on stderr).",
     )
     add_job_options(job, required=True)
     job.add_argument("--out", default="-", help="the request file (default: stdout)")
