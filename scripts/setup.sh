@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 source scripts/python.sh
 SYSTEM_PACKAGES=(clustalo bubblewrap)  # Clustal Omega 1.2.4; bubblewrap runs the local Batch jobs as their containers
 if [ "${1:-}" = "--tests" ]; then
-  SYSTEM_PACKAGES+=(emboss gffread)  # EMBOSS seqret reads the alignment's formats back; gffread writes GTF from GFF3 (tests)
+  # EMBOSS seqret reads the alignment's formats back; gffread writes GTF from GFF3; Chromium opens the job page
+  SYSTEM_PACKAGES+=(emboss gffread chromium)
 fi
 
 missing=()

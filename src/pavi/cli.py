@@ -33,6 +33,7 @@ from pavi.domain.request import Entry, Job, parse_job
 from pavi.domain.retrieval import retrieve_all
 from pavi.job_command import add_job_command
 from pavi.local_commands import add_local_commands
+from pavi.page_command import add_page_command
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 EXIT_STOPPED = 128 + signal.SIGTERM  # as a shell reports a process SIGTERM ended
@@ -325,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_local_commands(commands)
     add_job_command(commands)
+    add_page_command(commands)
     return parser
 
 

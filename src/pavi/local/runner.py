@@ -177,6 +177,11 @@ def run(
         f"local setup {wall - execution:.1f}s",
         file=stream,
     )
+    if report is not None:  # the job's picture and page (issue 31)
+        from pavi.domain.job_page import write_page
+
+        took = write_page(folder)
+        print(f"page: {folder / 'report.html'} (picture and page in {sum(took.values()):.1f}s)", file=stream)
     print(f"results: {folder}/  (log: {folder / 'run.log'}; local bucket was s3://{LOCAL_BUCKET})", file=stream)
     if status == "SUCCEEDED":
         return EXIT_OK

@@ -1,0 +1,97 @@
+"""A picture of a job's alignment with its variants marked (issue 31), drawn by ``pymsaviz``
+(matplotlib): Clustal X colours (or ``Identity``), wrapped at :data:`WRAP` columns, the names, a
+ruler of each sequence's positions, a conservation track (the consensus identity bars), and every
+embedded variant's columns on its own sequence in :data:`VARIANT_COLOUR`, with a marker and its
+HGVS p. above the columns; the failed and excluded entries listed under it, with their reasons.
+
+Its input is the job's own results: ``alignment-output.aln`` and ``aligned_seq_info.json`` (each
+variant's alignment columns), and the report's failures.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from pavi.domain.alignment import parse_clustal
+
+WRAP = 60
+VARIANT_COLOUR = "#d62728"
+SCHEMES = ("Clustal", "Identity")
+
+
+def variant_cells(info: dict[str, Any], names: list[str]) -> list[tuple[int, int, int, str]]:
+    """Each embedded variant: (row, first column, last column, label), columns 1-based."""
+    cells = []
+    for name, details in info.items():
+        if name not in names or not isinstance(details, dict):
+            continue
+        for variant in details.get("embedded_variants") or []:
+            first, last = variant.get("alignment_start_pos"), variant.get("alignment_end_pos")
+            if first is None or last is None:
+                continue
+            label = variant.get("hgvs_p") or variant.get("variant_id") or ""
+            cells.append((names.index(name), int(first), int(last), str(label)))
+    return cells
+
+
+def draw(
+    clustal: str,
+    info: dict[str, Any],
+    failures: list[str],
+    formats: tuple[str, ...] = ("svg", "png"),
+    scheme: str = "Clustal",
+) -> dict[str, bytes]:
+    """The picture in each of ``formats`` (``svg``, ``png``), drawn once."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from Bio.Align import MultipleSeqAlignment
+    from Bio.Seq import Seq
+    from Bio.SeqRecord import SeqRecord
+    from pymsaviz import MsaViz
+
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme {scheme!r}: one of {', '.join(SCHEMES)}")
+    rows = parse_clustal(clustal)
+    names = list(rows)
+    msa = MultipleSeqAlignment([SeqRecord(Seq(rows[name]), id=name, description="") for name in names])  # type: ignore[no-untyped-call]
+    viz = MsaViz(msa, color_scheme=scheme, wrap_length=WRAP, show_count=True, show_consensus=True)
+    cells = variant_cells(info, names)
+    marked = {(row, column - 1) for row, first, last, _ in cells for column in range(first, last + 1)}
+    colours = viz.color_scheme
+
+    def colour(row: int, column: int, residue: str, _: Any) -> str | None:
+        if (row, column) in marked:
+            return VARIANT_COLOUR
+        return colours.get(residue.upper()) if scheme == "Clustal" else None
+
+    if scheme == "Clustal" or marked:
+        viz.set_custom_color_func(colour)
+    for row, first, last, label in cells:
+        viz.add_markers([(first, last)] if first != last else [first], color=VARIANT_COLOUR)
+        viz.add_text_annotation((first, last), f"{names[row]}: {label}", text_color=VARIANT_COLOUR,
+                                range_color=VARIANT_COLOUR, text_size=8)  # fmt: skip
+    figure = viz.plotfig()
+    if failures:
+        figure.text(0.01, 0.0, "Not aligned:\n" + "\n".join(failures), fontsize=8, va="top", family="monospace")
+    drawn = {}
+    for fmt in formats:
+        out = io.BytesIO()
+        figure.savefig(out, format=fmt, bbox_inches="tight", dpi=100, metadata={"Date": None} if fmt == "svg" else None)
+        drawn[fmt] = out.getvalue()
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return drawn
+
+
+def failures_of(report: dict[str, Any]) -> list[str]:
+    """The report's failed and excluded entries and alternative errors, one line each."""
+    lines = []
+    for title, key in (("failed", "failed_entries"), ("left out", "excluded_entries"),
+                       ("alternative error", "alternative_errors")):  # fmt: skip
+        for item in report.get(key) or []:
+            name = item.get("sequence_name") or item.get("unique_entry_id")
+            lines.append(f"{title}: {name}: {item.get('error')}")
+    return lines

@@ -1,0 +1,149 @@
+"""Issue 31: every job's alignment as a picture and a page, looked at as a person would: the
+PNG's variant marks where variant-columns.json puts them, and the page opened by headless
+Chromium (rendered, every tree name there, the variant's residues marked in the block its link
+scrolls to, no console error, nothing loaded from anywhere), for the demo job and a large one."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from support.demo import REPO
+
+from pavi.domain.clustal_format import clustal_text
+from pavi.domain.job_page import FULL_CELLS, write_page
+
+RED = (214, 39, 40)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def demo_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo job's results, as pavi run writes them (its page included)."""
+    out = tmp_path_factory.mktemp("demo") / "out"
+    pavi = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "pavi")
+    done = subprocess.run([pavi, "run", str(REPO / "demo" / "payload.json"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "page: " in done.stderr and (out / "report.html").is_file()
+    return out
+
+
+def red_boxes(png: Path) -> list[tuple[int, int, int]]:
+    """Each solid red residue box of the picture: (top, its column in its wrapped row, width)."""
+    from PIL import Image
+
+    image = Image.open(png).convert("RGB")
+    width, height = image.size
+    pixels = image.load()
+    seen: set[tuple[int, int]] = set()
+    boxes = []
+    for y in range(height):
+        for x in range(width):
+            if pixels[x, y] != RED or (x, y) in seen:
+                continue
+            stack, points = [(x, y)], []
+            seen.add((x, y))
+            while stack:
+                a, b = stack.pop()
+                points.append((a, b))
+                for c, d in ((a + 1, b), (a - 1, b), (a, b + 1), (a, b - 1)):
+                    if 0 <= c < width and 0 <= d < height and (c, d) not in seen and pixels[c, d] == RED:
+                        seen.add((c, d))
+                        stack.append((c, d))
+            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            box_width, box_height = max(xs) - min(xs) + 1, max(ys) - min(ys) + 1
+            if box_width >= 8 and box_height >= 8:  # a residue's box: not the marker, not the label
+                middle = (min(ys) + max(ys)) // 2
+                first = next(c for c in range(width) if max(pixels[c, middle]) - min(pixels[c, middle]) > 60)
+                boxes.append((min(ys), round((min(xs) - first) / box_width) + 1, box_width))
+    return sorted(boxes)
+
+
+def test_the_pictures_variant_marks_are_the_variant_tables_columns(demo_results: Path) -> None:
+    rows = json.loads((demo_results / "variant-columns.json").read_text())["rows"]
+    columns = sorted({(r["alignment_start_pos"], r["alignment_end_pos"]) for r in rows})
+    expected = [(first - 1) % 60 + 1 for first, last in columns for _ in range(first, last + 1)]
+    boxes = red_boxes(demo_results / "alignment.png")
+    assert [column for _, column, _ in boxes] == expected, (boxes, columns)
+    svg = (demo_results / "alignment.svg").read_text()
+    assert "p.Phe57Ser" in svg and "p.Gly144del" in svg  # each labelled with its HGVS p.
+
+
+def test_the_page_holds_everything_inline_and_links_each_variant_to_its_marked_block(demo_results: Path) -> None:
+    page = (demo_results / "report.html").read_text()
+    assert not re.search(r"<(script|link|img|iframe)\b", page)
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing from anywhere
+    info = json.loads((demo_results / "aligned_seq_info.json").read_text())
+    for name, details in info.items():
+        for variant in details.get("embedded_variants") or []:
+            first = variant["alignment_start_pos"]
+            block = re.search(rf'<pre class="block" id="block-{(first - 1) // 60}">(.*?)</pre>', page, re.S)
+            assert block and f'href="#block-{(first - 1) // 60}"' in page
+            line = next(line for line in block[1].splitlines() if line.startswith(name + " "))
+            residues = re.sub(r"^\S+\s+", "", line)
+            plain = re.sub(r'<span class="v">(.)</span>', "#", residues)
+            assert "#" in plain and plain.index("#") == (first - 1) % 60, (name, variant["variant_id"])
+    for name in info:  # the guide tree drawn, every name in it
+        assert name in page.split("<h2>Guide tree</h2>")[1]
+
+
+def chromium(page: Path, screenshot: Path) -> tuple[str, float]:
+    """Headless Chromium opens the page (no name resolves: nothing may load from anywhere), takes
+    a screenshot, and dumps the DOM; its log and the seconds it took."""
+    assert CHROMIUM
+    began = time.perf_counter()
+    done = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND",
+         "--enable-logging=stderr", "--v=0", "--window-size=1280,1600", f"--screenshot={screenshot}",
+         page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    seconds = time.perf_counter() - began
+    assert done.returncode == 0 and screenshot.stat().st_size > 10_000, done.stderr[-2000:]
+    return done.stderr, seconds
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium (Debian's) opens the page")
+def test_chromium_renders_the_demo_page_without_an_error_or_a_request(demo_results: Path, tmp_path: Path) -> None:
+    log, _ = chromium(demo_results / "report.html", tmp_path / "demo.png")
+    assert "CONSOLE" not in log and "net::ERR" not in log, log[-2000:]
+    from PIL import Image
+
+    shot = Image.open(tmp_path / "demo.png").convert("RGB")
+    assert len(shot.getcolors(maxcolors=1 << 20) or []) > 20  # rendered: the picture's colours, not a blank page
+
+
+def large_results(folder: Path, sequences: int = 1000, length: int = 400) -> Path:
+    rng = random.Random(31)
+    root = "".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(length))
+    rows = [(f"seq{i}", "".join(c if rng.random() > 0.05 else rng.choice("ACDEFGH") for c in root))
+            for i in range(sequences)]  # fmt: skip
+    (folder / "alignment-output.aln").write_text(clustal_text(rows, "CLUSTAL O(1.2.4) multiple sequence alignment"))
+    variant = {"variant_id": "v1", "alignment_start_pos": 200, "alignment_end_pos": 200, "hgvs_p": "p.Ala200Gly",
+               "consequence": ["missense_variant"]}  # fmt: skip
+    (folder / "aligned_seq_info.json").write_text(json.dumps({"seq7": {"embedded_variants": [variant]}}))
+    (folder / "job-report.json").write_text(json.dumps({"job_id": "large", "status": "completed"}))
+    return folder
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium (Debian's) opens the page")
+def test_a_large_jobs_page_is_an_overview_that_opens(tmp_path: Path) -> None:
+    """1,000 sequences of 400 columns: past the bound, the page shows the conservation strip with
+    the variant marked and its columns in full, and opens in a browser in a few seconds."""
+    folder = large_results(tmp_path)
+    assert FULL_CELLS < 1000 * 400
+    took = write_page(folder)
+    assert "picture" not in took and not (folder / "alignment.png").exists()
+    page = (folder / "report.html").read_text()
+    assert "<h2>Overview</h2>" in page and "p.Ala200Gly</h3>" in page
+    assert page.count('<span style="background:#d62728">') == 1  # the variant's column in the strip
+    assert 'href="#around-200"' in page and '<h3 id="around-200">' in page  # its link scrolls to its columns
+    log, seconds = chromium(folder / "report.html", tmp_path / "large.png")
+    assert "CONSOLE" not in log and seconds < 30, seconds
