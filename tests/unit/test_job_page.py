@@ -10,6 +10,7 @@ import random
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -27,7 +28,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def demo_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo job's results, as pavi run writes them (its page included)."""
     out = tmp_path_factory.mktemp("demo") / "out"
-    pavi = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "pavi")
+    pavi = str(Path(sys.executable).with_name("pavi"))
     done = subprocess.run([pavi, "run", str(REPO / "demo" / "payload.json"), "--out", str(out)],
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -7,8 +7,9 @@ link scrolls the alignment to its block), the identity matrix as a heat map, the
 drawn, and the job's provenance and failures.
 
 Past :data:`FULL_CELLS` (sequences x columns) the page shows an overview instead of the picture
-and the whole alignment: a strip of the columns' conservation with the variants marked, and the
-columns around each variant in full, so that the page always opens.
+and the whole alignment: a strip of the columns' identity (the share of sequences carrying each
+column's commonest residue) with the variants marked, and the columns around each variant in full,
+so that the page always opens.
 """
 
 from __future__ import annotations

@@ -1,0 +1,80 @@
+"""What the picture and the page add to a job's collection (issue 31): 25 and 1,000 sequences.
+
+    .venv/bin/python benchmarks/job_page.py [--json]
+
+For each size, a synthetic job's results (a family of 400-residue proteins, 5% substituted, one
+variant) are written; then, each in a fresh process (its time and peak resident memory), the
+collection's own views of the alignment (``pavi.domain.alignment_outputs``: the other formats,
+the identity matrix, as the collection step writes them) and the picture and page
+(``pavi.domain.job_page.write_page``). Reported: each one's seconds and peak MiB, and the page's as
+a ratio to the views'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VIEWS = """
+import sys
+from pathlib import Path
+from pavi.domain.alignment_outputs import ParsedAlignment, formats, identity_matrix_tsv
+clustal = Path(sys.argv[1], "alignment-output.aln").read_text()
+parsed = ParsedAlignment.from_clustal(clustal)
+formats(parsed, clustal)
+identity_matrix_tsv(parsed)
+"""
+PAGE = (
+    "import sys\nfrom pathlib import Path\nfrom pavi.domain.job_page import write_page\nwrite_page(Path(sys.argv[1]))"
+)
+
+
+def measured(code: str, folder: Path) -> dict[str, float]:
+    began = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(folder)], env={**os.environ, "PYTHONPATH": str(REPO / "src")}
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise RuntimeError(f"failed on {folder}")
+    return {"seconds": round(time.perf_counter() - began, 2), "peak_mib": round(usage.ru_maxrss / 1024)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO / "tests"))
+    sys.path.insert(0, str(REPO / "src"))
+    from unit.test_job_page import large_results
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="pavi-page-") as scratch:
+        for sequences in (25, 1000):
+            folder = Path(scratch, str(sequences))
+            folder.mkdir()
+            large_results(folder, sequences)
+            views, page = measured(VIEWS, folder), measured(PAGE, folder)
+            rows.append({"sequences": sequences, "views": views, "page": page,
+                         "ratio": round(page["seconds"] / views["seconds"], 2),
+                         "picture": (folder / "alignment.png").exists()})  # fmt: skip
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return
+    for row in rows:
+        print(
+            f"{row['sequences']:>5} sequences: views {row['views']['seconds']} s ({row['views']['peak_mib']} MiB), "
+            f"picture and page {row['page']['seconds']} s ({row['page']['peak_mib']} MiB): {row['ratio']}x "
+            f"the views' time{'' if row['picture'] else ' (an overview: no picture)'}"
+        )
+
+
+if __name__ == "__main__":
+    main()
