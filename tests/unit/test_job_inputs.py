@@ -261,3 +261,56 @@ def test_a_plain_genome_is_bgzipped_and_indexed_beside_it(tmp_path: Path) -> Non
     assert url.endswith("genome.fa.gz") and Path(url + ".fai").is_file() and Path(url + ".gzi").is_file()
     assert "is not bgzip-compressed" in said[0]
     assert IndexedFasta(url).fetch("chrT", 1, 10) == gene.genome[:10]
+
+
+def styled_gff3(files: Files, style: str) -> str:
+    """The plus gene in RefSeq/NCBI's or WormBase's GFF3 style."""
+    entry = files.entries["ENST01"]
+    exons = sorted((r["start"], r["end"]) for r in entry["exon_seq_regions"])
+    cds = sorted((r["start"], r["end"]) for r in entry["cds_seq_regions"])
+    low, high = exons[0][0], exons[-1][1]
+    if style == "refseq":
+        gene, rna = (
+            "ID=gene-DEMO1;Name=DEMO1;gene=DEMO1",
+            "ID=rna-NM_0001.2;Parent=gene-DEMO1;gene=DEMO1;transcript_id=NM_0001.2",
+        )
+        parent, kind = "rna-NM_0001.2", "mRNA"
+    else:
+        gene, rna = "ID=Gene:WBGene01;Name=demo-1;locus=demo-1", "ID=Transcript:Y74C9A.2a.1;Parent=Gene:WBGene01"
+        parent, kind = "Transcript:Y74C9A.2a.1", "mRNA"
+    lines = [
+        "##gff-version 3",
+        f"chrT\ts\tgene\t{low}\t{high}\t.\t+\t.\t{gene}",
+        f"chrT\ts\t{kind}\t{low}\t{high}\t.\t+\t.\t{rna}",
+    ]
+    lines += [f"chrT\ts\texon\t{a}\t{b}\t.\t+\t.\tID=exon-{i};Parent={parent}" for i, (a, b) in enumerate(exons)]
+    before = 0
+    for a, b in cds:
+        lines.append(f"chrT\ts\tCDS\t{a}\t{b}\t.\t+\t{(-before) % 3}\tID=cds-NP_0001.1;Parent={parent}")
+        before += b - a + 1
+    path = files.folder / f"{style}.gff3"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("style", "names", "entry_id"),
+    [("refseq", ["NM_0001"], "NM_0001.2"), ("refseq", ["DEMO1"], "NM_0001.2"),
+     ("wormbase", ["Y74C9A.2a.1"], "Y74C9A.2a.1"), ("wormbase", ["WBGene01"], "Y74C9A.2a.1")],
+)  # fmt: skip
+def test_refseq_and_wormbase_styles(files: Files, style: str, names: list[str], entry_id: str) -> None:
+    built = build_job(files.genome, files.url, styled_gff3(files, style), names)
+    assert [e["unique_entry_id"] for e in built.entries] == [entry_id]
+    assert proteins(built.entries) == [files.plus.design.protein]
+
+
+def test_a_bcf_is_read_through_its_csi_index(files: Files) -> None:
+    vcf = files.vcf(
+        [files.record(3, "A" if files.plus.genome[files.plus.coding_pos(3) - 1] != "A" else "C", ident="b1")]
+    )
+    bcf = files.folder / "calls.bcf"
+    with pysam.VariantFile(vcf) as source, pysam.VariantFile(str(bcf), "wb", header=source.header) as out:
+        for record in source:
+            out.write(record)
+    built = build_job(files.genome, files.url, files.gff3(), ["DEMO1"], str(bcf))  # its CSI index made
+    assert Path(f"{bcf}.csi").is_file() and [e["variant_ids"] for e in built.entries] == [["b1"]]

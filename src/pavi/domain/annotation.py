@@ -53,6 +53,7 @@ class Transcript:
     exons: list[tuple[int, int]] = field(default_factory=list)
     cds: list[tuple[int, int, int | None]] = field(default_factory=list)  # start, end, phase (None: '.')
     stop_codons: list[tuple[int, int]] = field(default_factory=list)  # GTF's, outside its CDS
+    aliases: set[str] = field(default_factory=set)  # its other names: ID, transcript_id, Name
 
     def coding_parts(self) -> list[tuple[int, int, int | None]]:
         """The CDS parts with GTF's stop codon joined (merged where they touch), in genome order."""
@@ -182,8 +183,8 @@ def _lines_with(text: str, pattern: re.Pattern[str]) -> Iterator[str]:
 
 
 def bare(identifier: str) -> str:
-    """An identifier without Ensembl's type prefix (``transcript:``, ``gene:``)."""
-    return identifier.split(":", 1)[1] if re.match(r"^[a-z_]+:", identifier) else identifier
+    """An identifier without its type prefix (Ensembl's ``transcript:``, WormBase's ``Transcript:``)."""
+    return identifier.split(":", 1)[1] if re.match(r"^[A-Za-z_]+:", identifier) else identifier
 
 
 def unversioned(identifier: str) -> str:
@@ -311,8 +312,10 @@ def _models(features: list[Feature], gtf: bool) -> tuple[dict[str, Transcript], 
 def _transcript(transcript_id: str, child: Feature, own: Feature | None, gtf: bool) -> Transcript:
     source = own if own is not None else child
     gene_id = child.first("gene_id") if gtf else (source.first("Parent") or source.first("gene_id"))
+    named = "" if gtf or own is None else own.first("transcript_id")  # RefSeq's: NM_..., its ID rna-NM_...
     return Transcript(
-        transcript_id=bare(transcript_id),
+        transcript_id=named or bare(transcript_id),
+        aliases=names_of(own, TRANSCRIPT_KEYS) if own is not None else {bare(transcript_id)},
         seq_id=child.seq_id,
         strand=child.strand,
         name=source.first("Name", "transcript_name") or "",
@@ -323,7 +326,7 @@ def _transcript(transcript_id: str, child: Feature, own: Feature | None, gtf: bo
 
 
 def _transcript_names(model: Transcript) -> set[str]:
-    names = {model.transcript_id, unversioned(model.transcript_id)}
+    names = {model.transcript_id, unversioned(model.transcript_id)} | model.aliases
     if model.name:
         names.add(model.name)
     return names

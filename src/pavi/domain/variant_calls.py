@@ -45,7 +45,15 @@ def index_of(path: str) -> str:
         if Path(path + suffix).is_file():
             return path + suffix
     if path.lower().endswith(".bcf"):
-        raise AnnotationError(f"{path} has no index (.csi): make it with 'bcftools index {path}'")
+        import pysam.bcftools
+
+        try:
+            pysam.bcftools.index(path)
+        except (OSError, pysam.utils.SamtoolsError) as error:
+            raise AnnotationError(
+                f"{path} has no index (.csi) and none could be made: 'bcftools index {path}'"
+            ) from error
+        return path + ".csi"
     with open(path, "rb") as probe:
         bgzip = probe.read(4) == b"\x1f\x8b\x08\x04"
     if not bgzip:
