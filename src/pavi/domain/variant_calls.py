@@ -19,7 +19,6 @@ from typing import Any
 
 from pavi.domain.annotation import AnnotationError
 
-SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @dataclass
