@@ -20,7 +20,6 @@ from typing import Any
 from pavi.domain.annotation import AnnotationError
 
 
-
 @dataclass
 class Call:
     """One ALT allele of one record, as an inline variant, and the samples' alleles there."""
