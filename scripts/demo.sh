@@ -27,3 +27,4 @@ echo "The alignment, $out/alignment-output.aln (first block):"
 sed -n '1,10p' "$out/alignment-output.aln"
 echo
 echo "Where the demo variants fall: $out/aligned_seq_info.json; the run: $out/run.log"
+echo "The job's page (picture, variants, alignment, tree; open it in a browser): $out/report.html"
