@@ -180,8 +180,11 @@ def run(
     if report is not None:  # the job's picture and page (issue 31)
         from pavi.domain.job_page import write_page
 
-        took = write_page(folder)
-        print(f"page: {folder / 'report.html'} (picture and page in {sum(took.values()):.1f}s)", file=stream)
+        try:
+            took = write_page(folder)
+            print(f"page: {folder / 'report.html'} (picture and page in {sum(took.values()):.1f}s)", file=stream)
+        except Exception as failure:  # the results are all there: a page that cannot be drawn loses nothing
+            print(f"page: not written ({type(failure).__name__}: {failure}); pavi report {folder} retries", file=stream)
     print(f"results: {folder}/  (log: {folder / 'run.log'}; local bucket was s3://{LOCAL_BUCKET})", file=stream)
     if status == "SUCCEEDED":
         return EXIT_OK
