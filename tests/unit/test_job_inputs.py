@@ -314,3 +314,15 @@ def test_a_bcf_is_read_through_its_csi_index(files: Files) -> None:
             out.write(record)
     built = build_job(files.genome, files.url, files.gff3(), ["DEMO1"], str(bcf))  # its CSI index made
     assert Path(f"{bcf}.csi").is_file() and [e["variant_ids"] for e in built.entries] == [["b1"]]
+
+
+def test_a_vcf_without_the_transcripts_sequence_is_never_read_as_another(files: Files) -> None:
+    """Its only contig is MT: chrT's variants are none, said so, and never MT's (--seq-map auto
+    tries chrT's own spellings only: T, not MT)."""
+    length = len(files.plus.genome)
+    vcf = files.vcf(
+        [f"MT\t{files.plus.coding_pos(30)}\t.\tA\tC\t.\tPASS\t.\tGT\t0|1\t0/0"], "mt.vcf.gz", {"MT": length}
+    )
+    built = build_job(files.genome, files.url, files.gff3(), ["DEMO1"], vcf, auto_names=True)
+    assert [e.get("variants") for e in built.entries] == [None]
+    assert any("has no sequence chrT" in note for note in built.notes), built.notes

@@ -35,16 +35,23 @@ class Built:
     notes: list[str] = field(default_factory=list)  # refused records, transcripts without variants
 
 
+def other_spellings(name: str) -> list[str]:
+    """A sequence name as other files write it: ``chr`` taken off or added, and ``MT`` for ``chrM``
+    (and back)."""
+    bare = name.removeprefix("chr")
+    spellings = [bare] if bare != name else [f"chr{name}"]
+    if bare in {"M", "MT"}:
+        spellings += ["MT", "chrM"]
+    return [spelling for spelling in dict.fromkeys(spellings) if spelling != name]
+
+
 def seq_names(annotation_names: set[str], fasta: dict[str, int], given: dict[str, str], auto: bool) -> dict[str, str]:
-    """The FASTA's name of each annotation (or VCF) sequence name: the same, as ``given``, or (``auto``)
-    with ``chr`` added or taken off and ``MT`` for ``chrM``; an error names those that differ."""
+    """The FASTA's name of each annotation sequence name: the same, as ``given``, or (``auto``) one
+    of its :func:`other_spellings`; an error names those that differ, with the mapping to use."""
     mapping: dict[str, str] = {}
     missing = []
     for name in sorted(annotation_names):
-        candidates = [given.get(name, name)]
-        if auto:
-            bare = name.removeprefix("chr")
-            candidates += [bare, f"chr{name}", "MT" if bare == "M" else bare, "chrM" if name == "MT" else name]
+        candidates = [given.get(name, name)] + (other_spellings(name) if auto else [])
         found = next((c for c in candidates if c in fasta), None)
         if found is None:
             missing.append(name)
@@ -53,7 +60,7 @@ def seq_names(annotation_names: set[str], fasta: dict[str, int], given: dict[str
     if missing:
         offers = []
         for name in missing[:3]:
-            near = [f for f in (name.removeprefix("chr"), f"chr{name}") if f in fasta]
+            near = [f for f in other_spellings(name) if f in fasta]
             offers.append(f"{name} (the FASTA has {near[0]}: --seq-map {name}={near[0]})" if near else name)
         sample = ", ".join(list(fasta)[:5])
         raise AnnotationError(
@@ -62,6 +69,11 @@ def seq_names(annotation_names: set[str], fasta: dict[str, int], given: dict[str
             "or --seq-map auto ('chr' added or taken off)"
         )
     return mapping
+
+
+def span(entry: dict[str, Any]) -> tuple[int, int]:
+    """The entry's transcript on the genome: its first exon's start to its last exon's end."""
+    return min(r["start"] for r in entry["exon_seq_regions"]), max(r["end"] for r in entry["exon_seq_regions"])
 
 
 def coding_regions(transcript: Transcript) -> list[dict[str, int]]:
@@ -113,8 +125,7 @@ def entry_of(transcript: Transcript, fasta_url: str, seq_id: str) -> dict[str, A
 def overlapping(entry: dict[str, Any], calls: list[Call]) -> list[Call]:
     """The calls whose bases (an insertion: its flanking pair) touch the transcript: its exons or
     its introns (the job's report then says what an intronic one does: issue 28)."""
-    low = min(r["start"] for r in entry["exon_seq_regions"])
-    high = max(r["end"] for r in entry["exon_seq_regions"])
+    low, high = span(entry)
     return [
         call
         for call in calls
@@ -270,7 +281,7 @@ def build_job(
     to_vcf = {}
     for fasta_name in sorted({e["seq_id"] for e in entries}):
         spellings = [fasta_name] + [vcf for vcf, fasta in (seq_map or {}).items() if fasta == fasta_name]
-        others = [f"chr{fasta_name}", fasta_name.removeprefix("chr"), "chrM" if fasta_name == "MT" else "MT"]
+        others = other_spellings(fasta_name)
         found = next((name for name in spellings + (others if auto_names else []) if name in contigs), None)
         if found:
             to_vcf[fasta_name] = found
@@ -283,12 +294,7 @@ def build_job(
             )
         built.notes.append(f"{variants} has no sequence {fasta_name}: no variants there")
     check_contigs(variants, lengths, {vcf: fasta for fasta, vcf in to_vcf.items()})
-    regions = [
-        (to_vcf[e["seq_id"]], min(r["start"] for r in e["exon_seq_regions"]),
-         max(r["end"] for r in e["exon_seq_regions"]))
-        for e in entries
-        if e["seq_id"] in to_vcf
-    ]  # fmt: skip
+    regions = [(to_vcf[e["seq_id"]], *span(e)) for e in entries if e["seq_id"] in to_vcf]
     calls = read_calls(variants, regions, genome, {vcf: fasta for fasta, vcf in to_vcf.items()})
     built.notes += [f"refused: {why}" for why in calls.refused]
     for entry in entries:

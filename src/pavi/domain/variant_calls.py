@@ -84,17 +84,18 @@ def check_contigs(path: str, lengths: dict[str, int], seq_map: dict[str, str]) -
 
 def read_calls(path: str, regions: list[tuple[str, int, int]], genome: Any, seq_map: dict[str, str]) -> Calls:
     """The records overlapping ``regions`` (VCF contig, 1-based start, end), each allele a call;
-    ``genome.fetch(seq_id, start, end)`` checks each REF; ``seq_map``: VCF name -> FASTA name."""
+    ``genome.fetch(seq_id, start, end)`` checks each REF; ``seq_map``: VCF name -> FASTA name.
+    The file has its index (:func:`index_of`, the caller's)."""
     import pysam
 
-    index_of(path)
     calls: list[Call] = []
     refused: list[str] = []
     seen: set[str] = set()
     with pysam.VariantFile(path) as vcf:
         samples = list(vcf.header.samples)
+        known = {str(name) for name in vcf.header.contigs} | {str(name) for name in (vcf.index or [])}
         for contig, start, end in regions:
-            if contig not in vcf.header.contigs and contig not in set(vcf.index.keys() if vcf.index else []):
+            if contig not in known:
                 continue
             for record in vcf.fetch(contig, start - 1, end):
                 ref = str(record.ref or "")
