@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import unquote
 
 from pavi.domain.errors import PaviError
@@ -222,6 +222,7 @@ def select_transcripts(path: str, queries: list[str]) -> Selection:
     transcripts, genes = _models(features, gtf)
     chosen: dict[str, Transcript] = {}
     problems: dict[str, str] = {}
+    unknown: list[str] = []
     for query in queries:
         named = [t for t in transcripts.values() if query in _transcript_names(t)]
         if named:
@@ -239,7 +240,8 @@ def select_transcripts(path: str, queries: list[str]) -> Selection:
             count = f"{len(of_gene)} transcript{'s' if len(of_gene) > 1 else ''}, none with a CDS"
             problems[query] = f"gene {query} has no protein-coding transcript ({count})"
         else:
-            problems[query] = _unknown(path, query)
+            unknown.append(query)
+    problems.update(_unknown(path, unknown))
     return Selection(list(chosen.values()), problems)
 
 
@@ -265,17 +267,22 @@ def _gather(path: str, queries: list[str], gtf: bool) -> list[Feature]:
 
 
 def _by_region(path: str, features: list[Feature]) -> list[Feature]:
+    """Every feature overlapping those found, read through the tabix index: each found feature's
+    interval (overlapping ones merged), so that genes far apart read only their own lines."""
     import pysam
 
-    spans: dict[str, tuple[int, int]] = {}
-    for feature in features:
-        low, high = spans.get(feature.seq_id, (feature.start, feature.end))
-        spans[feature.seq_id] = (min(low, feature.start), max(high, feature.end))
-    found: list[Feature] = []
+    intervals = sorted((f.seq_id, f.start, f.end) for f in features)
+    merged: list[list[Any]] = []
+    for seq_id, start, end in intervals:
+        if merged and merged[-1][0] == seq_id and start <= merged[-1][2]:
+            merged[-1][2] = max(merged[-1][2], end)
+        else:
+            merged.append([seq_id, start, end])
+    lines: dict[str, None] = {}
     with pysam.TabixFile(path) as tabix:
-        for seq_id, (low, high) in spans.items():
-            found += [f for line in tabix.fetch(seq_id, low - 1, high) if (f := parse_line(line, False, path))]
-    return found
+        for seq_id, start, end in merged:
+            lines.update(dict.fromkeys(tabix.fetch(seq_id, start - 1, end)))
+    return [f for line in lines if (f := parse_line(line, False, path))]
 
 
 def _models(features: list[Feature], gtf: bool) -> tuple[dict[str, Transcript], dict[str, set[str]]]:
@@ -332,19 +339,26 @@ def _transcript_names(model: Transcript) -> set[str]:
     return names
 
 
-def _unknown(path: str, query: str) -> str:
-    """``query`` names nothing: say so, with the closest names the annotation has."""
+def _unknown(path: str, queries: list[str]) -> dict[str, str]:
+    """Each query that names nothing, said so with the closest names the annotation has (one
+    reading of the file for them all)."""
     import difflib
 
+    if not queries:
+        return {}
     pattern = re.compile(r'(?:\bID=|\bName=|gene_name[= ]"?|gene_id[= ]"?|transcript_id[= ]"?|\bgene=)([^;"\t\n]+)')
-    grams = {query[i : i + 3].lower() for i in range(max(1, len(query) - 2))}
-    candidates: set[str] = set()
+    grams = {query: {query[i : i + 3].lower() for i in range(max(1, len(query) - 2))} for query in queries}
+    candidates: dict[str, set[str]] = {query: set() for query in queries}
     with open_text(path) as handle:
         for block in iter(lambda: handle.read(BLOCK), ""):
             for match in pattern.finditer(block):
                 name = bare(match[1])
-                if any(gram in name.lower() for gram in grams):
-                    candidates.add(name)
-    close = difflib.get_close_matches(query, sorted(candidates), n=5, cutoff=0.6)
-    hint = f"; the closest names there: {', '.join(close)}" if close else ""
-    return f"{query!r} is not a transcript ID, gene ID or gene name of {path}{hint}"
+                for query, its in grams.items():
+                    if any(gram in name.lower() for gram in its):
+                        candidates[query].add(name)
+    said = {}
+    for query in queries:
+        close = difflib.get_close_matches(query, sorted(candidates[query]), n=5, cutoff=0.6)
+        hint = f"; the closest names there: {', '.join(close)}" if close else ""
+        said[query] = f"{query!r} is not a transcript ID, gene ID or gene name of {path}{hint}"
+    return said
