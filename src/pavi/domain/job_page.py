@@ -131,12 +131,16 @@ def variant_table(info: dict[str, Any], rows: dict[str, str], columns: dict[str,
     return "\n".join(lines) + "</table>"
 
 
-def page(files: dict[str, str], picture_svg: str | None) -> str:
-    """``report.html`` from the job's results (``files``: name -> text of those present)."""
+def drawn_in_full(rows: dict[str, str]) -> bool:
+    """Whether an alignment is drawn residue by residue (else the page's overview: :data:`FULL_CELLS`)."""
+    return len(rows) * len(next(iter(rows.values()), "")) <= FULL_CELLS
+
+
+def page(files: dict[str, str], picture_svg: str | None, rows: dict[str, str]) -> str:
+    """``report.html`` from the job's results (``files``: name -> text of those present) and its
+    alignment's ``rows`` (parsed from ``alignment-output.aln``; none when it has none)."""
     report = json.loads(files.get("job-report.json", "{}"))
-    clustal = files.get("alignment-output.aln", "")
     info = json.loads(files.get("aligned_seq_info.json", "{}"))
-    rows = parse_clustal(clustal) if clustal else {}
     names = list(rows)
     cells = variant_cells(info, names)
     length = len(next(iter(rows.values()))) if rows else 0
@@ -146,7 +150,7 @@ def page(files: dict[str, str], picture_svg: str | None) -> str:
     if failures:
         parts.append("<h2>Not aligned</h2><ul>" + "".join(f"<li>{_escape(f)}</li>" for f in failures) + "</ul>")
     if rows:
-        overview = len(names) * length > FULL_CELLS
+        overview = not drawn_in_full(rows)
         columns = json.loads(files.get("variant-columns.json", "{}"))
         parts.append("<h2>Variants</h2>" + variant_table(info, rows, columns, overview))
         if not overview:
@@ -187,20 +191,17 @@ def write_page(folder: Path, scheme: str = "Clustal") -> dict[str, float]:
     seconds: dict[str, float] = {}
     svg = None
     clustal = files.get("alignment-output.aln")
-    if clustal:
-        from pavi.domain.alignment import parse_clustal
-
-        rows = parse_clustal(clustal)
-        cells = len(rows) * len(next(iter(rows.values())))
-        if cells <= FULL_CELLS:  # past it, the page's overview (and no picture of every residue)
-            info = json.loads(files.get("aligned_seq_info.json", "{}"))
-            failures = failures_of(json.loads(files.get("job-report.json", "{}")))
-            began = time.perf_counter()
-            for fmt, data in draw(clustal, info, failures, ("svg", "png"), scheme).items():
-                (folder / f"alignment.{fmt}").write_bytes(data)
-            seconds["picture"] = time.perf_counter() - began
-            svg = (folder / "alignment.svg").read_text()
+    rows = parse_clustal(clustal) if clustal else {}
+    if rows and drawn_in_full(rows):  # past it, the page's overview (and no picture of every residue)
+        info = json.loads(files.get("aligned_seq_info.json", "{}"))
+        failures = failures_of(json.loads(files.get("job-report.json", "{}")))
+        began = time.perf_counter()
+        pictures = draw(rows, info, failures, ("svg", "png"), scheme)
+        for fmt, data in pictures.items():
+            (folder / f"alignment.{fmt}").write_bytes(data)
+        seconds["picture"] = time.perf_counter() - began
+        svg = pictures["svg"].decode()
     began = time.perf_counter()
-    (folder / "report.html").write_text(page(files, svg))
+    (folder / "report.html").write_text(page(files, svg, rows))
     seconds["html"] = time.perf_counter() - began
     return seconds

@@ -4,7 +4,7 @@ ruler of each sequence's positions, a conservation track (the consensus identity
 embedded variant's columns on its own sequence in :data:`VARIANT_COLOUR`, with a marker and its
 HGVS p. above the columns; the failed and excluded entries listed under it, with their reasons.
 
-Its input is the job's own results: ``alignment-output.aln`` and ``aligned_seq_info.json`` (each
+Its input is the job's own results: ``alignment-output.aln`` (parsed) and ``aligned_seq_info.json`` (each
 variant's alignment columns), and the report's failures.
 """
 
@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 from typing import Any
-
-from pavi.domain.alignment import parse_clustal
 
 WRAP = 60
 VARIANT_COLOUR = "#d62728"
@@ -36,13 +34,14 @@ def variant_cells(info: dict[str, Any], names: list[str]) -> list[tuple[int, int
 
 
 def draw(
-    clustal: str,
+    rows: dict[str, str],
     info: dict[str, Any],
     failures: list[str],
     formats: tuple[str, ...] = ("svg", "png"),
     scheme: str = "Clustal",
 ) -> dict[str, bytes]:
-    """The picture in each of ``formats`` (``svg``, ``png``), drawn once."""
+    """The picture of the aligned ``rows`` (by name, :func:`pavi.domain.alignment.parse_clustal`'s)
+    in each of ``formats`` (``svg``, ``png``), drawn once."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,7 +52,6 @@ def draw(
 
     if scheme not in SCHEMES:
         raise ValueError(f"scheme {scheme!r}: one of {', '.join(SCHEMES)}")
-    rows = parse_clustal(clustal)
     names = list(rows)
     msa = MultipleSeqAlignment([SeqRecord(Seq(rows[name]), id=name, description="") for name in names])  # type: ignore[no-untyped-call]
     viz = MsaViz(msa, color_scheme=scheme, wrap_length=WRAP, show_count=True, show_consensus=True)
