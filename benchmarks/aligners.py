@@ -19,13 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from process_peak import run_measured  # noqa: E402
+
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
 PAVI = str(Path(sys.executable).with_name("pavi"))
 
@@ -50,19 +52,10 @@ def family(count: int, length: int, substitutions: float, seed: int = 29) -> str
 
 
 def one(aligner: str, source: Path, folder: Path, threads: int = 1) -> dict[str, float]:
-    """One alignment in a process of its own: seconds, and the peak MiB of that process and the
-    processes it waited for (``wait4``'s own account, this child's only)."""
-    import os
-
+    """One alignment in a process of its own, as the pipeline runs it: seconds and peak MiB."""
     command = [PAVI, "clustalo", str(source), "--out", str(folder / f"{aligner}.aln"), "--threads", str(threads)]
-    started = time.perf_counter()
-    process = subprocess.Popen([*command, "--aligner", aligner], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{aligner} failed on {source.name} (exit {process.returncode})")
-    return {"seconds": round(seconds, 2), "peak_mib": round(usage.ru_maxrss / 1024, 1)}
+    ran = run_measured([*command, "--aligner", aligner], f"{aligner} on {source.name}")
+    return {"seconds": round(ran["seconds"], 2), "peak_mib": round(ran["peak_mib"], 1)}
 
 
 def main() -> None:

@@ -19,13 +19,15 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pysam
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from process_peak import run_measured
 
 PAVI = str(Path(sys.executable).with_name("pavi"))
 CHROMOSOMES = 24
@@ -108,18 +110,12 @@ def build(folder: Path, annotation: str, names: list[str]) -> dict[str, Any]:
     out = folder / "request.json"
     command = [PAVI, "job", "--genome", str(folder / "genome.fa.gz"), "--annotation", str(folder / annotation),
                "--variants", str(folder / "calls.vcf.gz"), "--select", *names, "--out", str(out)]  # fmt: skip
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    said = process.stderr.read().decode() if process.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"pavi job failed: {said}")
+    ran = run_measured(command, "pavi job")
     entries = json.loads(out.read_text())["seq_regions"]
     return {
         "annotation": annotation,
-        "seconds": round(seconds, 2),
-        "peak_mib": round(usage.ru_maxrss / 1024),
+        "seconds": round(ran["seconds"], 2),
+        "peak_mib": round(ran["peak_mib"]),
         "entries": len(entries),
         "variants": sum(len(e.get("variants", [])) for e in entries),
     }

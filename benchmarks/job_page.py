@@ -15,13 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from process_peak import run_measured  # noqa: E402
+
 VIEWS = """
 import sys
 from pathlib import Path
@@ -37,14 +39,9 @@ PAGE = (
 
 
 def measured(code: str, folder: Path) -> dict[str, float]:
-    began = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-c", code, str(folder)], env={**os.environ, "PYTHONPATH": str(REPO / "src")}
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise RuntimeError(f"failed on {folder}")
-    return {"seconds": round(time.perf_counter() - began, 2), "peak_mib": round(usage.ru_maxrss / 1024)}
+    ran = run_measured([sys.executable, "-c", code, str(folder)], f"the measure on {folder}",
+                       env={**os.environ, "PYTHONPATH": str(REPO / "src")})  # fmt: skip
+    return {"seconds": round(ran["seconds"], 2), "peak_mib": round(ran["peak_mib"])}
 
 
 def main() -> None:
