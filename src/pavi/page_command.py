@@ -16,8 +16,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     from pavi.domain.job_page import write_page
 
-    seconds = write_page(folder, args.scheme)
-    print(f"pavi report: wrote {folder / 'report.html'} in {sum(seconds.values()):.1f}s", file=sys.stderr)
+    written, seconds = write_page(folder, args.scheme)
+    print(f"pavi report: wrote {', '.join(str(folder / name) for name in written)} in {seconds:.1f}s", file=sys.stderr)
     return 0
 
 

@@ -5,6 +5,7 @@ scrolls to, no console error, nothing loaded from anywhere), for the demo job an
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import re
@@ -17,8 +18,10 @@ from pathlib import Path
 import pytest
 from support.demo import REPO
 
+from pavi.domain.alignment import parse_clustal
 from pavi.domain.clustal_format import clustal_text
-from pavi.domain.job_page import FULL_CELLS, write_page
+from pavi.domain.job_page import FULL_CELLS, PAGE_INPUTS, render, write_page
+from pavi.domain.picture import PICTURE_CELLS, variant_cells
 
 RED = (214, 39, 40)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -36,11 +39,11 @@ def demo_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def red_boxes(png: Path) -> list[tuple[int, int, int]]:
+def red_boxes(png: Path | bytes) -> list[tuple[int, int, int]]:
     """Each solid red residue box of the picture: (top, its column in its wrapped row, width)."""
     from PIL import Image
 
-    image = Image.open(png).convert("RGB")
+    image = Image.open(png if isinstance(png, Path) else io.BytesIO(png)).convert("RGB")
     width, height = image.size
     pixels = image.load()
     seen: set[tuple[int, int]] = set()
@@ -75,6 +78,46 @@ def test_the_pictures_variant_marks_are_the_variant_tables_columns(demo_results:
     assert [column for _, column, _ in boxes] == expected, (boxes, columns)
     svg = (demo_results / "alignment.svg").read_text()
     assert "p.Phe57Ser" in svg and "p.Gly144del" in svg  # each labelled with its HGVS p.
+
+
+def test_the_identity_scheme_keeps_its_colours_beside_the_variant_marks(demo_results: Path) -> None:
+    """Identity colours a residue by its column's identity (full colour where every sequence
+    carries it): the fully conserved cells, counted here from the alignment, are the picture's
+    full-colour ones, and the variants' boxes are where the Clustal picture has them."""
+    from PIL import Image
+
+    files = {name: (demo_results / name).read_text() for name in PAGE_INPUTS if (demo_results / name).is_file()}
+    drawn = render(files, "Identity", ("png",), page_too=False)
+    assert list(drawn) == ["alignment-identity.png"]
+    png = drawn["alignment-identity.png"]
+    boxes = red_boxes(png)
+    assert [b[:2] for b in boxes] == [b[:2] for b in red_boxes(demo_results / "alignment.png")]
+    rows = list(parse_clustal(files["alignment-output.aln"]).values())
+    info = json.loads(files["aligned_seq_info.json"])
+    marked = {(column, row) for row, first, last, _ in variant_cells(info, list(parse_clustal(files["alignment-output.aln"])))
+              for column in range(first - 1, last)}  # fmt: skip
+    conserved = sum(
+        1
+        for column in range(len(rows[0]))
+        if rows[0][column] not in "-X*" and all(row[column] == rows[0][column] for row in rows)
+        for row in range(len(rows))
+        if (column, row) not in marked
+    )
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    full = sum(count for count, colour in image.getcolors(maxcolors=1 << 22) or [] if colour == (163, 165, 255))
+    width = boxes[0][2]
+    assert conserved > 100 and 0.6 < full / (conserved * width * width * 1.4) < 1.0, (full, conserved, width)
+
+
+def test_a_picture_is_drawn_up_to_its_bound_and_the_page_holds_the_text_past_it(tmp_path: Path) -> None:
+    folder = large_results(tmp_path, sequences=PICTURE_CELLS // 100 + 1, length=100)
+    files = {name: (folder / name).read_text() for name in PAGE_INPUTS if (folder / name).is_file()}
+    drawn = render(files)
+    assert list(drawn) == ["report.html"]
+    page = drawn["report.html"].decode()
+    assert "No picture: it is drawn up to 10,000 cells" in page and '<pre class="block" id="block-1">' in page
+    with pytest.raises(ValueError, match="format 'gif'"):
+        render(files, formats=("gif",))
 
 
 def test_the_page_holds_everything_inline_and_links_each_variant_to_its_marked_block(demo_results: Path) -> None:
@@ -140,8 +183,8 @@ def test_a_large_jobs_page_is_an_overview_that_opens(tmp_path: Path) -> None:
     the variant marked and its columns in full, and opens in a browser in a few seconds."""
     folder = large_results(tmp_path)
     assert FULL_CELLS < 1000 * 400
-    took = write_page(folder)
-    assert "picture" not in took and not (folder / "alignment.png").exists()
+    written, _ = write_page(folder)
+    assert written == ["report.html"] and not (folder / "alignment.png").exists()
     page = (folder / "report.html").read_text()
     assert "<h2>Overview</h2>" in page and "p.Ala200Gly</h3>" in page
     assert page.count('<span style="background:#d62728">') == 1  # the variant's column in the strip

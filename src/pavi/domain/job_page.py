@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pavi.domain.alignment import parse_clustal
-from pavi.domain.picture import WRAP, failures_of, variant_cells
+from pavi.domain.picture import FORMATS, PICTURE_CELLS, WRAP, failures_of, picture_name, pictured, variant_cells
 
 FULL_CELLS = 200_000  # sequences x columns drawn in full (the demo: 1,100; 1,000 x 400 = 400,000 is past)
 WINDOW = 30  # columns either side of a variant in the overview
@@ -157,6 +157,8 @@ def page(files: dict[str, str], picture_svg: str | None, rows: dict[str, str]) -
             if picture_svg:
                 body = re.sub(r"<metadata>.*?</metadata>", "", picture_svg[picture_svg.find("<svg") :], flags=re.S)
                 parts.append(f'<h2>Picture</h2><div id="picture">{body}</div>')
+            elif not pictured(rows):
+                parts.append(f"<p>No picture: it is drawn up to {PICTURE_CELLS:,} cells (sequences x columns).</p>")
             parts.append("<h2>Alignment</h2>" + alignment_blocks(rows, cells))
         else:
             parts.append("<h2>Overview</h2>" + overview_strip(identity_by_column(rows), cells))
@@ -183,25 +185,40 @@ PAGE_INPUTS = ("job-report.json", "alignment-output.aln", "aligned_seq_info.json
                "identity-matrix.tsv", "guide-tree.dnd")  # fmt: skip
 
 
-def write_page(folder: Path, scheme: str = "Clustal") -> dict[str, float]:
-    """Write the picture and the page into ``folder``; the seconds each took."""
+def page_name(scheme: str = "Clustal") -> str:
+    """The page's file name among the job's results (its picture is in ``scheme``)."""
+    picture_name("svg", scheme)  # a scheme it knows, or ValueError
+    return "report.html" if scheme == "Clustal" else f"report-{scheme.lower()}.html"
+
+
+def render(files: dict[str, str], scheme: str = "Clustal", formats: tuple[str, ...] = FORMATS,
+           page_too: bool = True) -> dict[str, bytes]:  # fmt: skip
+    """The pictures (``formats``, in ``scheme``) and the page of a job's results (``files``: the
+    :data:`PAGE_INPUTS` present, name -> text), by file name. An alignment past
+    :data:`pavi.domain.picture.PICTURE_CELLS` has no picture; the page's needs the SVG."""
     from pavi.domain.picture import draw
 
-    files = {name: (folder / name).read_text() for name in PAGE_INPUTS if (folder / name).is_file()}
-    seconds: dict[str, float] = {}
-    svg = None
+    for fmt in formats:
+        picture_name(fmt, scheme)  # a format and a scheme it knows, or ValueError, drawn or not
     clustal = files.get("alignment-output.aln")
     rows = parse_clustal(clustal) if clustal else {}
-    if rows and drawn_in_full(rows):  # past it, the page's overview (and no picture of every residue)
+    wanted = tuple(dict.fromkeys((*formats, "svg") if page_too else formats))
+    out: dict[str, bytes] = {}
+    if rows and pictured(rows) and wanted:
         info = json.loads(files.get("aligned_seq_info.json", "{}"))
         failures = failures_of(json.loads(files.get("job-report.json", "{}")))
-        began = time.perf_counter()
-        pictures = draw(rows, info, failures, ("svg", "png"), scheme)
-        for fmt, data in pictures.items():
-            (folder / f"alignment.{fmt}").write_bytes(data)
-        seconds["picture"] = time.perf_counter() - began
-        svg = pictures["svg"].decode()
+        out = {picture_name(fmt, scheme): data for fmt, data in draw(rows, info, failures, wanted, scheme).items()}
+    if page_too:
+        svg = out.get(picture_name("svg", scheme))
+        out[page_name(scheme)] = page(files, svg.decode() if svg else None, rows).encode()
+    return out
+
+
+def write_page(folder: Path, scheme: str = "Clustal") -> tuple[list[str], float]:
+    """Write the pictures and the page into ``folder``: the names written, and the seconds it took."""
+    files = {name: (folder / name).read_text() for name in PAGE_INPUTS if (folder / name).is_file()}
     began = time.perf_counter()
-    (folder / "report.html").write_text(page(files, svg, rows))
-    seconds["html"] = time.perf_counter() - began
-    return seconds
+    written = render(files, scheme)
+    for name, data in written.items():
+        (folder / name).write_bytes(data)
+    return sorted(written), time.perf_counter() - began

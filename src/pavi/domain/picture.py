@@ -6,6 +6,11 @@ HGVS p. above the columns; the failed and excluded entries listed under it, with
 
 Its input is the job's own results: ``alignment-output.aln`` (parsed) and ``aligned_seq_info.json`` (each
 variant's alignment columns), and the report's failures.
+
+pymsaviz draws each residue as its own box and letter: about 1 ms a cell for each format on one
+core (10,000 cells: 8 s for the SVG, 11 s for the PNG; ``benchmarks/job_page.py``). A picture is
+drawn for at most :data:`PICTURE_CELLS` (sequences x columns), so that the API draws it within
+API Gateway's 29 s; past it the page shows the alignment as text (``pavi.domain.job_page``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,22 @@ from typing import Any
 WRAP = 60
 VARIANT_COLOUR = "#d62728"
 SCHEMES = ("Clustal", "Identity")
+FORMATS = ("svg", "png")
+PICTURE_CELLS = 10_000  # sequences x columns drawn as a picture (the demo: 1,100)
+
+
+def pictured(rows: dict[str, str]) -> bool:
+    """Whether an alignment is small enough to draw (:data:`PICTURE_CELLS`)."""
+    return len(rows) * len(next(iter(rows.values()), "")) <= PICTURE_CELLS
+
+
+def picture_name(fmt: str, scheme: str = "Clustal") -> str:
+    """The picture's file name among the job's results: ``alignment.svg``, ``alignment-identity.png``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r}: one of {', '.join(FORMATS)}")
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme {scheme!r}: one of {', '.join(SCHEMES)}")
+    return f"alignment{'' if scheme == 'Clustal' else '-' + scheme.lower()}.{fmt}"
 
 
 def variant_cells(info: dict[str, Any], names: list[str]) -> list[tuple[int, int, int, str]]:
@@ -37,7 +58,7 @@ def draw(
     rows: dict[str, str],
     info: dict[str, Any],
     failures: list[str],
-    formats: tuple[str, ...] = ("svg", "png"),
+    formats: tuple[str, ...] = FORMATS,
     scheme: str = "Clustal",
 ) -> dict[str, bytes]:
     """The picture of the aligned ``rows`` (by name, :func:`pavi.domain.alignment.parse_clustal`'s)
@@ -50,8 +71,8 @@ def draw(
     from Bio.SeqRecord import SeqRecord
     from pymsaviz import MsaViz
 
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme {scheme!r}: one of {', '.join(SCHEMES)}")
+    for fmt in formats:
+        picture_name(fmt, scheme)  # a format and a scheme it knows, or ValueError
     names = list(rows)
     msa = MultipleSeqAlignment([SeqRecord(Seq(rows[name]), id=name, description="") for name in names])  # type: ignore[no-untyped-call]
     viz = MsaViz(msa, color_scheme=scheme, wrap_length=WRAP, show_count=True, show_consensus=True)
@@ -60,6 +81,8 @@ def draw(
     colours = viz.color_scheme
 
     def colour(row: int, column: int, residue: str, _: Any) -> str | None:
+        # None keeps the scheme's own colour (pymsaviz 0.5: Identity's too); lower-case residues
+        # take their upper-case colour in Clustal's
         if (row, column) in marked:
             return VARIANT_COLOUR
         return colours.get(residue.upper()) if scheme == "Clustal" else None

@@ -181,8 +181,8 @@ def run(
         from pavi.domain.job_page import write_page
 
         try:
-            took = write_page(folder)
-            print(f"page: {folder / 'report.html'} (picture and page in {sum(took.values()):.1f}s)", file=stream)
+            written, seconds = write_page(folder)
+            print(f"page: {folder / 'report.html'} ({', '.join(written)} in {seconds:.1f}s)", file=stream)
         except Exception as failure:  # the results are all there: a page that cannot be drawn loses nothing
             print(f"page: not written ({type(failure).__name__}: {failure}); pavi report {folder} retries", file=stream)
     print(f"results: {folder}/  (log: {folder / 'run.log'}; local bucket was s3://{LOCAL_BUCKET})", file=stream)
