@@ -92,10 +92,10 @@ def test_the_identity_scheme_keeps_its_colours_beside_the_variant_marks(demo_res
     png = drawn["alignment-identity.png"]
     boxes = red_boxes(png)
     assert [b[:2] for b in boxes] == [b[:2] for b in red_boxes(demo_results / "alignment.png")]
-    rows = list(parse_clustal(files["alignment-output.aln"]).values())
-    info = json.loads(files["aligned_seq_info.json"])
-    marked = {(column, row) for row, first, last, _ in variant_cells(info, list(parse_clustal(files["alignment-output.aln"])))
-              for column in range(first - 1, last)}  # fmt: skip
+    parsed = parse_clustal(files["alignment-output.aln"])
+    rows = list(parsed.values())
+    cells = variant_cells(json.loads(files["aligned_seq_info.json"]), list(parsed))
+    marked = {(column, row) for row, first, last, _ in cells for column in range(first - 1, last)}
     conserved = sum(
         1
         for column in range(len(rows[0]))
