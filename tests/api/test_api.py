@@ -256,8 +256,11 @@ def test_a_large_result_is_a_redirect_to_a_presigned_url(call: Call, monkeypatch
 def test_the_openapi_document_lists_exactly_the_routes_of_the_app() -> None:
     """api/openapi.yaml is kept true: the app's routes are exactly the documented ones (the
     result route's <kind> is documented as its two values)."""
+    from pavi.aws import job_pictures
+
     routes = set()
-    for route in api.app._static_routes + api.app._dynamic_routes:
+    apps = (api.app, job_pictures.app)  # the API's function's routes and the picture function's
+    for route in [r for app in apps for r in app._static_routes + app._dynamic_routes]:
         path = route.path.replace("<job_uuid>", "{uuid}").rstrip("/")
         kinds = list(api.RESULTS) if "<kind>" in path else [None]
         routes |= {(route.method.lower(), path.replace("<kind>", kind) if kind else path) for kind in kinds}

@@ -147,3 +147,30 @@ def test_a_body_length_it_cannot_take_is_answered_before_any_body_is_read(
 def test_the_api_key_is_checked_before_the_body_is_read(served: Served) -> None:
     answer = raw_exchange(served, "POST /api/pipeline-job/ HTTP/1.1\r\nContent-Length: 1000000", send_key=False)
     assert answer.startswith(b"HTTP/1.1 403") and b"Forbidden" in answer
+
+
+def test_a_jobs_page_and_picture_are_drawn_on_first_request_by_their_own_function(served: Served) -> None:
+    """Issue 31: the report and picture routes go to the picture function (the template's
+    integration), which draws on the first request, keeps what it drew, and answers the PNG with a
+    presigned URL; the same bytes come back the second time."""
+    status, data, _ = served.request("/api/pipeline-job/", "POST", demo_entries())
+    assert status == 201
+    job = json.loads(data)["uuid"]
+    assert wait_for(served, job) == "completed"
+    base = f"/api/pipeline-job/{job}/result"
+    status, page, headers = served.request(f"{base}/report")
+    assert status == 200 and headers["Content-Type"].startswith("text/html"), page[:300]
+    assert f"<h1>PAVI job {job}: completed</h1>".encode() in page and b'<div id="picture"><svg' in page
+    assert served.request(f"{base}/report")[1] == page  # kept: the same bytes
+    status, svg, headers = served.request(f"{base}/picture")
+    assert status == 200 and headers["Content-Type"] == "image/svg+xml" and b"p.Phe57Ser" in svg
+    status, png, headers = served.request(f"{base}/picture?format=png&scheme=Identity")  # the redirect followed
+    assert status == 200 and png.startswith(b"\x89PNG\r\n\x1a\n"), (status, png[:200])
+    for query, field in (("format=gif", "format"), ("scheme=Rainbow", "scheme")):
+        status, data, _ = served.request(f"{base}/picture?{query}")
+        assert status == 400 and json.loads(data)["problems"][0]["field"] == field, data
+    status, data, _ = served.request("/api/pipeline-job/00000000-0000-4000-8000-000000000000/result/report")
+    assert status == 404 and b"no job" in data
+    assert served.request(f"{base}/report", key=False)[0] == 403  # the API key, as on every other route
+    log = Path(served.log).read_text()
+    assert "Traceback" not in log

@@ -146,6 +146,19 @@ def test_s3_answers_a_missing_key_403_without_list_permission_and_404_with_it(st
     assert (status, code) == (403, "AccessDenied") and "s3:ListBucket" in message
 
 
+def test_the_picture_function_writes_only_the_pictures_and_pages_of_results(stack: EmulatedStack) -> None:
+    role = stack.principals["PictureFunctionRole"]
+    bucket = "arn:aws:s3:::pavi-local"
+    for allowed in ("report.html", "report-identity.html", "alignment.svg", "alignment-identity.png"):
+        assert role.allows("s3:PutObject", f"{bucket}/results/job/{allowed}") == "Allow", allowed
+    for denied in ("alignment.aln", "variant-columns.json", "../work/job/request.json", "report.json"):
+        assert role.allows("s3:PutObject", f"{bucket}/results/job/{denied}") != "Allow", denied
+    assert role.allows("s3:GetObject", f"{bucket}/work/job/request.json") == "Allow"
+    assert role.allows("s3:GetObject", f"{bucket}/work/job/entries/a.json") != "Allow"
+    assert role.allows("s3:DeleteObject", f"{bucket}/results/job/report.html") != "Allow"
+    assert role.allows("states:StartExecution", "*") != "Allow"
+
+
 def test_the_state_machine_may_invoke_only_its_functions(stack: EmulatedStack) -> None:
     role = stack.principals["PipelineStateMachineRole"]
     assert role.allows("lambda:InvokeFunction", stack.functions["ValidateFunction"].arn) == "Allow"

@@ -58,6 +58,7 @@ RESULTS = {  # the file names are the job store's (pavi.aws.job_store), served a
     "identity-matrix": (EXTRA_RESULTS["identity_matrix"], TSV),
     "variant-columns": (EXTRA_RESULTS["variant_columns"], TSV),
 }
+DRAWN = ("report", "picture")  # drawn on request by the picture function (pavi.aws.job_pictures)
 
 
 def _int_env(name: str, default: int) -> int:
@@ -87,7 +88,7 @@ def reset() -> None:
     _clients.cache_clear()
 
 
-def _bucket() -> str:
+def bucket() -> str:
     bucket = os.environ.get("PAVI_BUCKET", "").strip()
     if not bucket:
         raise RuntimeError("PAVI_BUCKET is not set")
@@ -113,7 +114,7 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
     )
 
 
-def _problems(status: int, message: str, problems: list[Problem]) -> Response[str]:
+def problem_response(status: int, message: str, problems: list[Problem]) -> Response[str]:
     return _json(status, {"detail": message, "problems": [p.to_dict() for p in problems]})
 
 
@@ -128,7 +129,7 @@ def _view(job_uuid: str) -> JobView:
     if not UUID.match(job_uuid):
         raise NotFoundError(f"no job {job_uuid}")
     sfn, s3 = _clients()
-    view = job_view(sfn, s3, _bucket, _execution_arn(job_uuid), job_uuid)
+    view = job_view(sfn, s3, bucket, _execution_arn(job_uuid), job_uuid)
     if view is None:
         raise NotFoundError(f"no job {job_uuid}")
     return view
@@ -159,46 +160,46 @@ def create_job() -> Response[str]:
         raw = base64.b64decode(raw).decode("utf-8", errors="replace")
     limit = _int_env("PAVI_MAX_BODY_BYTES", DEFAULT_MAX_BODY)
     if len(raw.encode()) > limit:
-        return _problems(413, f"the body is larger than {limit} bytes", [Problem(None, "", "body too large")])
+        return problem_response(413, f"the body is larger than {limit} bytes", [Problem(None, "", "body too large")])
     try:
         payload = json.loads(raw)
     except RecursionError:
-        return _problems(400, "the body nests too deeply", [Problem(None, "", f"more than {MAX_DEPTH} levels")])
+        return problem_response(400, "the body nests too deeply", [Problem(None, "", f"more than {MAX_DEPTH} levels")])
     except ValueError as error:
-        return _problems(400, "the body is not JSON", [Problem(None, "", f"not JSON: {error}")])
+        return problem_response(400, "the body is not JSON", [Problem(None, "", f"not JSON: {error}")])
     if nesting_depth(payload) > MAX_DEPTH:
-        return _problems(400, "the body nests too deeply", [Problem(None, "", f"more than {MAX_DEPTH} levels")])
+        return problem_response(400, "the body nests too deeply", [Problem(None, "", f"more than {MAX_DEPTH} levels")])
     if isinstance(payload, dict) and "seq_regions" in payload and (extra := sorted(set(payload) - ENVELOPE)):
         # the lane (pavi run --lane) is the operator's choice, never a client's
-        return _problems(422, "invalid request", [Problem(None, key, "not a known field") for key in extra])
+        return problem_response(422, "invalid request", [Problem(None, key, "not a known field") for key in extra])
     try:
         requested = requested_aligner(payload)
         job = parse_job(payload, max_entries=_int_env("PAVI_MAX_ENTRIES", DEFAULT_MAX_ENTRIES))
     except EntryLimitError as error:
-        return _problems(413, "too many entries", error.problems)
+        return problem_response(413, "too many entries", error.problems)
     except JobSizeError as error:
-        return _problems(413, "the job is larger than a job may be", error.problems)
+        return problem_response(413, "the job is larger than a job may be", error.problems)
     except RequestValidationError as error:
-        return _problems(422, "invalid request", error.problems)
+        return problem_response(422, "invalid request", error.problems)
     try:  # the alignment task this job needs: more than this deployment gives is refused now (issue 29)
         plan_alignment(job, requested, lane_figures(job.seq_regions)["longest_protein"])
     except JobSizeError as error:
-        return _problems(413, "the job is larger than a job may be", error.problems)
+        return problem_response(413, "the job is larger than a job may be", error.problems)
     problems = url_problems(job, UrlPolicy.from_env())
     if problems:
         unresolved = all(p.message.startswith("cannot resolve host") for p in problems)
-        return _problems(
+        return problem_response(
             422, "fasta_file_url's host does not resolve" if unresolved else "fasta_file_url not allowed", problems
         )
     key = app.current_event.headers.get(IDEMPOTENCY_HEADER)  # case-insensitive in Powertools 3
     if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
         problem = Problem(None, IDEMPOTENCY_HEADER, "1 to 255 printable ASCII characters (a UUID is best)")
-        return _problems(400, f"invalid {IDEMPOTENCY_HEADER}", [problem])
+        return problem_response(400, f"invalid {IDEMPOTENCY_HEADER}", [problem])
     # the job ID is claimed before anything runs (pavi.aws.job_requests): a key names one job of
     # one request; the execution's input is that request by reference, nothing else of the body
     body = canonical_request(payload)
     request_sha256 = digest(body)
-    store = f"s3://{_bucket()}"
+    store = f"s3://{bucket()}"
     if key is None:
         job_uuid = str(uuid.uuid4())
     else:
@@ -228,7 +229,7 @@ def _run_and_wait(express: str, job_uuid: str, start: dict[str, Any], wait: int,
     base = f"/api/pipeline-job/{job_uuid}"
     if outcome["status"] == "completed":
         body |= {k: outcome[k] for k in ("counts", "lanes") if k in outcome}
-        body["results"] = {kind: f"{base}/result/{kind}" for kind in RESULTS}
+        body["results"] = {kind: f"{base}/result/{kind}" for kind in (*RESULTS, *DRAWN)}
     elif outcome.get("error"):
         body["error"] = {"error": outcome.get("error"), "cause": outcome.get("cause")}
     body["logs"] = f"{base}/logs"
@@ -241,7 +242,7 @@ def _replay(job_uuid: str, first_sha256: str, request_sha256: str) -> Response[s
     arrive at once (one execution runs it), else 409."""
     if first_sha256 != request_sha256:
         problem = Problem(None, IDEMPOTENCY_HEADER, f"job {job_uuid} was started with this key and another body")
-        return _problems(409, f"{IDEMPOTENCY_HEADER} used already for another request", [problem])
+        return problem_response(409, f"{IDEMPOTENCY_HEADER} used already for another request", [problem])
     logger.info("job replayed", extra={"job_id": job_uuid})
     return _json(201, _job(job_uuid, "pending"), {"Idempotent-Replayed": "true"})
 
@@ -263,19 +264,41 @@ def get_job(job_uuid: str) -> Response[str]:
     return _json(200, {**body, "detail": view.detail} if view.detail else body)
 
 
-def _read(key: str) -> bytes | None:
-    """An object's bytes, or None when it is larger than the inline limit; FileNotFoundError if absent."""
+def _read(key: str, inline: bool = True) -> bytes | None:
+    """An object's bytes, or None when it is larger than the inline limit (or not ``inline``);
+    FileNotFoundError if absent."""
     _, s3 = _clients()
     try:
-        head = s3.head_object(Bucket=_bucket(), Key=key)
+        head = s3.head_object(Bucket=bucket(), Key=key)
     except s3.exceptions.ClientError as error:
         if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
             raise FileNotFoundError(key) from error
         raise
-    if int(head["ContentLength"]) > _int_env("PAVI_INLINE_RESULT_BYTES", DEFAULT_INLINE_RESULT):
+    if not inline or int(head["ContentLength"]) > _int_env("PAVI_INLINE_RESULT_BYTES", DEFAULT_INLINE_RESULT):
         return None
-    data: bytes = s3.get_object(Bucket=_bucket(), Key=key)["Body"].read()
+    data: bytes = s3.get_object(Bucket=bucket(), Key=key)["Body"].read()
     return data
+
+
+def stored(key: str, content_type: str, inline: bool = True) -> Response[str]:
+    """A stored result's answer: its text, or a redirect to a presigned URL when it is larger
+    than the inline limit or not to be answered ``inline`` (a binary file: API Gateway passes
+    text only, docs/decisions.md §31); FileNotFoundError if absent."""
+    data = _read(key, inline)
+    if data is None:
+        _, s3 = _clients()
+        url = s3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket(), "Key": key}, ExpiresIn=PRESIGNED_SECONDS
+        )
+        return Response(status_code=302, content_type=content_types.TEXT_PLAIN, body="", headers={"Location": url})
+    return Response(status_code=200, content_type=content_type, body=data.decode("utf-8"))
+
+
+def completed(job_uuid: str, kind: str) -> None:
+    """NotFoundError unless the job has completed (a running or failed job has no results)."""
+    view = _view(job_uuid)
+    if view.status != "completed":
+        raise NotFoundError(f"job {job_uuid} has no {kind} result ({view.status})")
 
 
 @app.get("/api/pipeline-job/<job_uuid>/result/<kind>")
@@ -287,25 +310,15 @@ def get_result(job_uuid: str, kind: str) -> Response[str]:
     if kind == "alignment" and wanted is not None:
         if wanted not in ALIGNMENT_FORMATS:
             problem = Problem(None, "format", f"{wanted!r} is not a format: {', '.join(ALIGNMENT_FORMATS)}")
-            return _problems(400, "unknown alignment format", [problem])
+            return problem_response(400, "unknown alignment format", [problem])
         name, content_type = ALIGNMENT_FORMATS[wanted]
     if kind == "variant-columns" and "application/json" in (app.current_event.headers.get("Accept") or ""):
         name, content_type = EXTRA_RESULTS["variant_columns_json"], MEDIA_TYPES[".json"]
-    view = _view(job_uuid)
-    key = f"results/{job_uuid}/{name}"
-    if view.status != "completed":
-        raise NotFoundError(f"job {job_uuid} has no {kind} result ({view.status})")
+    completed(job_uuid, kind)
     try:
-        data = _read(key)
+        return stored(f"results/{job_uuid}/{name}", content_type)
     except FileNotFoundError as error:
         raise NotFoundError(f"job {job_uuid} has no {kind} result") from error
-    if data is None:
-        _, s3 = _clients()
-        url = s3.generate_presigned_url(
-            "get_object", Params={"Bucket": _bucket(), "Key": key}, ExpiresIn=PRESIGNED_SECONDS
-        )
-        return Response(status_code=302, content_type=content_types.TEXT_PLAIN, body="", headers={"Location": url})
-    return Response(status_code=200, content_type=content_type, body=data.decode("utf-8"))
 
 
 @app.get("/api/pipeline-job/<job_uuid>/logs")

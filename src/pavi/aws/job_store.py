@@ -177,7 +177,13 @@ EXTRA_RESULTS = {
     "variant_columns": "variant-columns.tsv",
     "variant_columns_json": "variant-columns.json",
 }
-MEDIA_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8", ".json": "application/json"}
+MEDIA_TYPES = {
+    ".tsv": "text/tab-separated-values; charset=utf-8",
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",  # the job's page and picture (issue 31)
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+}
 TEXT = "text/plain; charset=utf-8"  # any other result
 STORE_WRITERS = 16  # files written to the store at once
 

@@ -6,6 +6,8 @@ OpenAPI definition (``PaviApi``'s ``DefinitionBody``), for ``pavi serve`` (issue
   resource has no method for the request (an ``OPTIONS`` preflight included), API Gateway
   answers ``403 {"message": "Missing Authentication Token"}``: it does not fall back to a
   less specific resource that has one.
+- **Integration.** Each method goes to the function its ``x-amazon-apigateway-integration``
+  names (the API's function, or the picture function for a job's page and picture).
 - **Security.** A method with ``security: []`` is public; any other takes the deployment's
   ``ApiAuth`` (checked by :class:`pavi.local.serve.ApiServer`).
 - **Gateway responses.** Answers API Gateway makes itself (4XX, 5XX) carry the headers of the
@@ -26,6 +28,15 @@ MISSING_ROUTE = {"statusCode": 403, "body": '{"message": "Missing Authentication
 class Route:
     path: str  # the resource, e.g. /api/pipeline-job/{uuid}
     methods: dict[str, bool]  # METHOD -> public (security: [])
+    targets: dict[str, str]  # METHOD -> its integration's URI (which names the function's ARN)
+
+    def function(self, method: str, functions: dict[str, str]) -> str:
+        """The name of the function (among ``functions``: name -> ARN) a method's integration invokes."""
+        uri = self.targets.get(method.upper(), "")
+        named = [name for name, arn in functions.items() if f"/functions/{arn}/invocations" in uri]
+        if len(named) != 1:
+            raise RuntimeError(f"{method} {self.path}: its integration {uri!r} names no function of the stack")
+        return named[0]
 
     def rank(self, segments: list[str]) -> tuple[int, ...] | None:
         """How specifically this resource matches the request's path segments, or None."""
@@ -52,7 +63,14 @@ class Gateway:
 
     def __init__(self, body: dict[str, Any]):
         self.routes = [
-            Route(path, {method.upper(): spec.get("security") == [] for method, spec in methods.items()})
+            Route(
+                path,
+                {method.upper(): spec.get("security") == [] for method, spec in methods.items()},
+                {
+                    method.upper(): str((spec.get("x-amazon-apigateway-integration") or {}).get("uri", ""))
+                    for method, spec in methods.items()
+                },
+            )
             for path, methods in (body.get("paths") or {}).items()
         ]
         self.responses: dict[str, dict[str, str]] = {}

@@ -13,6 +13,7 @@ read from the installed distributions' metadata):
 - the python3.13 runtime: ``boto3`` (and botocore, s3transfer, jmespath, dateutil, urllib3, six);
 - ``PaviLayer`` (``ContentUri: src/``): the ``pavi`` package and ``src/requirements.txt``;
 - ``BioLayer``: ``layers/biopython/requirements.txt`` (Biopython, numpy);
+- ``PictureLayer``: ``layers/picture/requirements.txt`` (pymsaviz, matplotlib, Biopython);
 - the Powertools managed layer: ``aws-lambda-powertools`` with its ``tracer`` extra.
 """
 
@@ -44,11 +45,16 @@ def requirements(path: Path) -> list[str]:
     return [line for line in lines if line]
 
 
+LAYER_FILES = {
+    "PaviLayer": "src/requirements.txt",
+    "BioLayer": "layers/biopython/requirements.txt",
+    "PictureLayer": "layers/picture/requirements.txt",
+}
+
+
 def layer_requirements(root: Path, layer: str) -> list[str]:
-    if layer == "PaviLayer":
-        return requirements(root / "src" / "requirements.txt")
-    if layer == "BioLayer":
-        return requirements(root / "layers" / "biopython" / "requirements.txt")
+    if layer in LAYER_FILES:
+        return requirements(root / LAYER_FILES[layer])
     if layer == POWERTOOLS:
         return ["aws-lambda-powertools[tracer]"]
     return []

@@ -1,7 +1,8 @@
 """``pavi serve``: the API's routes on this machine, with the local runner behind them.
 
 Each HTTP request becomes the API Gateway (REST, Lambda proxy) event the deployed API's
-function receives, and goes through the same handler (``functions/api/app.py``); jobs run
+function receives, and goes through the same handler (``functions/api/app.py``, or
+``functions/pictures/app.py`` for a job's page and picture, as the definition routes it); jobs run
 in the unmodified state machine under :class:`pavi.local.stack.EmulatedStack`. So the web UI can be
 developed offline against the API it will call in AWS.
 """
@@ -24,8 +25,6 @@ from pavi.local.gateway import MISSING_ROUTE, Gateway
 from pavi.local.retention import Retention
 from pavi.local.stack import LOCAL_BUCKET, OPERATOR, EmulatedStack
 from pavi.local.template import REGION
-
-API_FUNCTION = "ApiFunction"
 
 
 def proxy_event(
@@ -78,6 +77,12 @@ class ApiServer(ThreadingHTTPServer):
         self.gateway = Gateway.of(stack.resolver)
         self.api_key = api_key or os.environ.get("PAVI_API_KEY") or secrets.token_urlsafe(24)
         super().__init__(address, _RequestHandler)
+
+    def function(self, method: str, path: str) -> str:
+        """The function a call that is not refused goes to."""
+        route, _ = self.gateway.decide(method, urlsplit(path).path)
+        assert route is not None
+        return route.function(method, {name: spec.arn for name, spec in self.stack.functions.items()})
 
     def refusal(self, method: str, path: str, headers: dict[str, str]) -> dict[str, Any] | None:
         """API Gateway's answer to a call it does not pass to the function, or None: no method
@@ -132,10 +137,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length and answer is None else None
         if answer is None:
             event = proxy_event(self.command, self.path, body, headers)
-            try:  # the API function in its own process, with its own role, as API Gateway invokes it
-                answer = self.server.stack.invoke(API_FUNCTION, event)
+            function = self.server.function(self.command, self.path)
+            try:  # the function in its own process, with its own role, as API Gateway invokes it
+                answer = self.server.stack.invoke(function, event)
             except RuntimeError as error:  # API Gateway's answer to a function error
-                print(f"pavi serve: {self.command} {self.path}: the API function failed: {error}", file=sys.stderr)
+                print(f"pavi serve: {self.command} {self.path}: {function} failed: {error}", file=sys.stderr)
                 answer = self.server.gateway.with_headers(
                     {"statusCode": 502, "body": '{"message": "Internal server error"}'}
                 )
