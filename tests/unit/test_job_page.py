@@ -13,12 +13,14 @@ import shutil
 import subprocess
 import sys
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from support.demo import REPO
 
 from pavi.domain.alignment import parse_clustal
+from pavi.domain.alignment_outputs import ParsedAlignment, identity_matrix_tsv, variant_rows, variant_table_json
 from pavi.domain.clustal_format import clustal_text
 from pavi.domain.job_page import FULL_CELLS, PAGE_INPUTS, render, write_page
 from pavi.domain.picture import PICTURE_CELLS, variant_cells
@@ -162,27 +164,91 @@ def test_chromium_renders_the_demo_page_without_an_error_or_a_request(demo_resul
 
     shot = Image.open(tmp_path / "demo.png").convert("RGB")
     assert len(shot.getcolors(maxcolors=1 << 20) or []) > 20  # rendered: the picture's colours, not a blank page
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND",
+         "--dump-dom", (demo_results / "report.html").as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    text = DomText()
+    text.feed(dom)  # what Chromium built, as a reader sees it: every tree name, each variant's marked residue
+    info = json.loads((demo_results / "aligned_seq_info.json").read_text())
+    tree = text.sections["Guide tree"]
+    assert all(re.search(rf"\b{re.escape(name)}\b", tree) for name in info), tree
+    marked = sum(len(v.get("embedded_variants") or []) for v in info.values())
+    assert text.marked >= marked > 0 and "p.Phe57Ser" in text.sections["Variants"]
+    rows = list(parse_clustal((demo_results / "alignment-output.aln").read_text()).values())
+    column = [row[57 - 1] for row in rows if row[57 - 1] != "-"]  # p.Phe57Ser's column, counted here
+    share = max(column.count(residue) for residue in column) / len(column)
+    assert f"({100 * share:.1f}% identical)" in text.sections["Variants"], text.sections["Variants"]
 
 
-def large_results(folder: Path, sequences: int = 1000, length: int = 400) -> Path:
+class DomText(HTMLParser):
+    """A dumped DOM's text by section (each ``h2``'s heading: the text up to the next), and how many
+    residues are in a variant's marked span."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sections: dict[str, str] = {}
+        self.heading: str | None = None
+        self.in_heading = self.in_mark = False
+        self.marked = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.in_heading = tag == "h2"
+        self.in_mark = tag == "span" and ("class", "v") in attrs
+        if self.in_heading:
+            self.heading = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "h2" and self.heading is not None:
+            self.sections[self.heading] = ""
+            self.in_heading = False
+        self.in_mark = False
+
+    def handle_data(self, data: str) -> None:
+        if self.in_heading and self.heading is not None:
+            self.heading += data
+        elif self.heading is not None:
+            self.sections[self.heading] = self.sections.get(self.heading, "") + data
+        if self.in_mark and data.strip():
+            self.marked += 1
+
+
+def large_results(folder: Path, sequences: int = 1000, length: int = 400, views: bool = False) -> Path:
+    """A synthetic job's results: related proteins, one variant (seq7's column 200, seq0 its
+    reference); with ``views`` also the collection's variant table, identity matrix and a
+    balanced guide tree of every name."""
     rng = random.Random(31)
     root = "".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(length))
     rows = [(f"seq{i}", "".join(c if rng.random() > 0.05 else rng.choice("ACDEFGH") for c in root))
             for i in range(sequences)]  # fmt: skip
-    (folder / "alignment-output.aln").write_text(clustal_text(rows, "CLUSTAL O(1.2.4) multiple sequence alignment"))
+    clustal = clustal_text(rows, "CLUSTAL O(1.2.4) multiple sequence alignment")
+    (folder / "alignment-output.aln").write_text(clustal)
     variant = {"variant_id": "v1", "alignment_start_pos": 200, "alignment_end_pos": 200, "hgvs_p": "p.Ala200Gly",
                "consequence": ["missense_variant"]}  # fmt: skip
-    (folder / "aligned_seq_info.json").write_text(json.dumps({"seq7": {"embedded_variants": [variant]}}))
+    info = {"seq7": {"embedded_variants": [variant]}}
+    (folder / "aligned_seq_info.json").write_text(json.dumps(info))
     (folder / "job-report.json").write_text(json.dumps({"job_id": "large", "status": "completed"}))
+    if views:
+        parsed = ParsedAlignment.from_clustal(clustal)
+        table = variant_rows(parsed, {"e": {"seq0": {}, "seq7": {}}}, info)
+        (folder / "variant-columns.json").write_text(variant_table_json(table))
+        (folder / "identity-matrix.tsv").write_text(identity_matrix_tsv(parsed))
+
+        def tree(names: list[str]) -> str:
+            if len(names) == 1:
+                return f"{names[0]}:0.1"
+            return f"({tree(names[: len(names) // 2])},{tree(names[len(names) // 2 :])}):0.05"
+
+        (folder / "guide-tree.dnd").write_text(tree([name for name, _ in rows]) + ";\n")
     return folder
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium (Debian's) opens the page")
 def test_a_large_jobs_page_is_an_overview_that_opens(tmp_path: Path) -> None:
-    """1,000 sequences of 400 columns: past the bound, the page shows the conservation strip with
+    """1,000 sequences just past the bound's columns: the page shows the conservation strip with
     the variant marked and its columns in full, and opens in a browser in a few seconds."""
-    folder = large_results(tmp_path)
-    assert FULL_CELLS < 1000 * 400
+    folder = large_results(tmp_path, 1000, FULL_CELLS // 1000 + 1)
     written, _ = write_page(folder)
     assert written == ["report.html"] and not (folder / "alignment.png").exists()
     page = (folder / "report.html").read_text()
@@ -191,3 +257,12 @@ def test_a_large_jobs_page_is_an_overview_that_opens(tmp_path: Path) -> None:
     assert 'href="#around-200"' in page and '<h3 id="around-200">' in page  # its link scrolls to its columns
     log, seconds = chromium(folder / "report.html", tmp_path / "large.png")
     assert "CONSOLE" not in log and seconds < 30, seconds
+
+
+def test_the_variant_table_groups_many_other_sequences_by_what_they_carry() -> None:
+    from pavi.domain.job_page import LISTED, others_there
+
+    few = [(f"s{i}", "A") for i in range(LISTED)]
+    assert others_there(few) == ", ".join(f"s{i}: A" for i in range(LISTED))
+    many = [(f"s{i}", "H" if i % 4 else "F") for i in range(40)] + [("t", "-")]
+    assert others_there(many) == "H: 30 (s1, s2, s3, ...); F: 10 (s0, s4, s8, ...); -: 1 (t)"

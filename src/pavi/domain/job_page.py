@@ -25,9 +25,14 @@ from typing import Any
 from pavi.domain.alignment import parse_clustal
 from pavi.domain.picture import FORMATS, PICTURE_CELLS, WRAP, failures_of, picture_name, pictured, variant_cells
 
-FULL_CELLS = 200_000  # sequences x columns drawn in full (the demo: 1,100; 1,000 x 400 = 400,000 is past)
+# Sequences x columns drawn in full (the demo: 1,100). Headless Chromium opens a page drawn in
+# full in under 2 s up to about 9,000,000 cells here (benchmarks/page_bound.py: 6,400,000 in
+# 1.35 s, 12,800,000 in 2.62 s); a third of that leaves room for a slower machine (0.8 s here,
+# a 3.5 MB page written in about a second).
+FULL_CELLS = 3_000_000
 WINDOW = 30  # columns either side of a variant in the overview
 MAX_MATRIX = 100  # sequences of the heat map
+LISTED = 10  # other sequences named one by one in the variant table (past it, grouped by residue)
 STYLE = """body{font-family:sans-serif;margin:1.5em}pre{font-size:12px;line-height:1.25}
 .v{background:#d62728;color:#fff}table{border-collapse:collapse;font-size:12px}
 td,th{border:1px solid #ccc;padding:2px 5px}.strip{display:flex;height:24px}.strip span{flex:1}
@@ -105,6 +110,20 @@ def tree_drawing(newick: str) -> str:
     return f"<pre>{_escape(text.getvalue())}</pre>"
 
 
+def others_there(others: list[tuple[str, str]]) -> str:
+    """What the other sequences carry at a variant's columns: each by name up to
+    :data:`LISTED`; past that, each residue with how many carry it and the first few names."""
+    if len(others) <= LISTED:
+        return ", ".join(f"{name}: {residues}" for name, residues in others)
+    groups: dict[str, list[str]] = {}
+    for name, residues in others:
+        groups.setdefault(residues, []).append(name)
+    return "; ".join(
+        f"{residues}: {len(names):,} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+        for residues, names in sorted(groups.items(), key=lambda group: (-len(group[1]), group[0]))
+    )
+
+
 def variant_table(info: dict[str, Any], rows: dict[str, str], columns: dict[str, Any], overview: bool = False) -> str:
     names = list(rows)
     by_variant: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -119,9 +138,12 @@ def variant_table(info: dict[str, Any], rows: dict[str, str], columns: dict[str,
                 continue
             others = by_variant.get((name, variant["variant_id"]), [])
             target = f"around-{first}" if overview else f"block-{(int(first) - 1) // WRAP}"
-            carried = ", ".join(f"{o['other_sequence_name']}: {o['other_residues']}" for o in others
-                                if o["other_sequence_name"] != name)  # fmt: skip
-            conservation = others[0]["conservation"].strip() or "none" if others else ""
+            carried = others_there([(o["other_sequence_name"], o["other_residues"]) for o in others
+                                if o["other_sequence_name"] != name])  # fmt: skip
+            conservation = ""
+            if others:
+                identity = ", ".join(f"{value:g}%" for value in others[0].get("percent_identity") or [])
+                conservation = f"{others[0]['conservation'].strip() or 'none'} ({identity} identical)"
             lines.append(
                 f'<tr><td><a href="#{target}">{_escape(variant["variant_id"])}</a></td>'
                 f"<td>{_escape(name)}</td><td>{_escape(', '.join(variant.get('consequence') or []))}</td>"
