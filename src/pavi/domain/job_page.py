@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pavi.domain.alignment import parse_clustal
 from pavi.domain.picture import FORMATS, PICTURE_CELLS, WRAP, failures_of, picture_name, pictured, variant_cells
 
 # Sequences x columns drawn in full (the demo: 1,100). Headless Chromium opens a page drawn in
@@ -218,6 +217,7 @@ def render(files: dict[str, str], scheme: str = "Clustal", formats: tuple[str, .
     """The pictures (``formats``, in ``scheme``) and the page of a job's results (``files``: the
     :data:`PAGE_INPUTS` present, name -> text), by file name. An alignment past
     :data:`pavi.domain.picture.PICTURE_CELLS` has no picture; the page's needs the SVG."""
+    from pavi.domain.alignment import parse_clustal  # Biopython: loaded when a page is drawn, not by a read
     from pavi.domain.picture import draw
 
     for fmt in formats:
