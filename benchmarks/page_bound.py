@@ -49,7 +49,7 @@ def main() -> None:
             folder = root / f"{sequences}x{columns}"
             folder.mkdir()
             large_results(folder, sequences, columns)
-            files = {name: (folder / name).read_text() for name in job_page.PAGE_INPUTS if (folder / name).is_file()}
+            files = job_page.page_inputs(folder)
             text = job_page.page(files, None, parse_clustal(files["alignment-output.aln"]))
             (folder / "report.html").write_text(text)
             return folder / "report.html", len(text.encode())

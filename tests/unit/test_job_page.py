@@ -22,7 +22,7 @@ from support.demo import REPO
 from pavi.domain.alignment import parse_clustal
 from pavi.domain.alignment_outputs import ParsedAlignment, identity_matrix_tsv, variant_rows, variant_table_json
 from pavi.domain.clustal_format import clustal_text
-from pavi.domain.job_page import FULL_CELLS, PAGE_INPUTS, render, write_page
+from pavi.domain.job_page import FULL_CELLS, page_inputs, render, write_page
 from pavi.domain.picture import PICTURE_CELLS, variant_cells
 
 RED = (214, 39, 40)
@@ -88,7 +88,7 @@ def test_the_identity_scheme_keeps_its_colours_beside_the_variant_marks(demo_res
     full-colour ones, and the variants' boxes are where the Clustal picture has them."""
     from PIL import Image
 
-    files = {name: (demo_results / name).read_text() for name in PAGE_INPUTS if (demo_results / name).is_file()}
+    files = page_inputs(demo_results)
     drawn = render(files, "Identity", ("png",), page_too=False)
     assert list(drawn) == ["alignment-identity.png"]
     png = drawn["alignment-identity.png"]
@@ -113,7 +113,7 @@ def test_the_identity_scheme_keeps_its_colours_beside_the_variant_marks(demo_res
 
 def test_a_picture_is_drawn_up_to_its_bound_and_the_page_holds_the_text_past_it(tmp_path: Path) -> None:
     folder = large_results(tmp_path, sequences=PICTURE_CELLS // 100 + 1, length=100)
-    files = {name: (folder / name).read_text() for name in PAGE_INPUTS if (folder / name).is_file()}
+    files = page_inputs(folder)
     drawn = render(files)
     assert list(drawn) == ["report.html"]
     page = drawn["report.html"].decode()

@@ -274,17 +274,27 @@ def _read(key: str, inline: bool = True) -> bytes | None:
         if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
             raise FileNotFoundError(key) from error
         raise
-    if not inline or int(head["ContentLength"]) > _int_env("PAVI_INLINE_RESULT_BYTES", DEFAULT_INLINE_RESULT):
+    if not inline or int(head["ContentLength"]) > inline_limit():
         return None
     data: bytes = s3.get_object(Bucket=bucket(), Key=key)["Body"].read()
     return data
+
+
+def inline_limit() -> int:
+    """The largest result answered in the body (``PAVI_INLINE_RESULT_BYTES``); larger: a redirect."""
+    return _int_env("PAVI_INLINE_RESULT_BYTES", DEFAULT_INLINE_RESULT)
 
 
 def stored(key: str, content_type: str, inline: bool = True) -> Response[str]:
     """A stored result's answer: its text, or a redirect to a presigned URL when it is larger
     than the inline limit or not to be answered ``inline`` (a binary file: API Gateway passes
     text only, docs/decisions.md §31); FileNotFoundError if absent."""
-    data = _read(key, inline)
+    return answer(key, content_type, _read(key, inline))
+
+
+def answer(key: str, content_type: str, data: bytes | None) -> Response[str]:
+    """The answer for the stored object ``key``: ``data`` as text, or (None) a redirect to a
+    presigned URL of it."""
     if data is None:
         _, s3 = _clients()
         url = s3.generate_presigned_url(

@@ -30,7 +30,7 @@ from pavi.aws import api
 from pavi.aws.job_store import MEDIA_TYPES
 from pavi.domain import storage
 from pavi.domain.errors import Problem
-from pavi.domain.job_page import PAGE_INPUTS, page_name, render
+from pavi.domain.job_page import page_inputs, page_name, render
 from pavi.domain.picture import FORMATS, PICTURE_CELLS, SCHEMES, picture_name
 
 app = APIGatewayRestResolver(cors=api.cors_config(), strip_prefixes=[])
@@ -78,7 +78,7 @@ def _drawn(job_uuid: str, kind: str, name: str, scheme: str, formats: tuple[str,
         pass
     folder = f"s3://{api.bucket()}/results/{job_uuid}"
     began = time.perf_counter()
-    drawn = render(_inputs(folder), scheme, formats, page_too=kind == "report")
+    drawn = render(page_inputs(folder), scheme, formats, page_too=kind == "report")
     for drawn_name, data in drawn.items():
         storage.write_bytes(f"{folder}/{drawn_name}", data, MEDIA_TYPES[PurePosixPath(drawn_name).suffix])
     api.logger.info("drawn", extra={"job_id": job_uuid, "files": sorted(drawn), "seconds": time.perf_counter() - began})
@@ -87,18 +87,8 @@ def _drawn(job_uuid: str, kind: str, name: str, scheme: str, formats: tuple[str,
             f"job {job_uuid} has no picture: it is drawn up to {PICTURE_CELLS:,} cells (sequences x columns); "
             "its page (result/report) shows the alignment"
         )
-    return api.stored(key, content_type, inline)
-
-
-def _inputs(folder: str) -> dict[str, str]:
-    """The job's results the page is made of (those there: a failed entry's job has fewer)."""
-    files = {}
-    for name in PAGE_INPUTS:
-        try:
-            files[name] = storage.read_text(f"{folder}/{name}")
-        except FileNotFoundError:
-            continue
-    return files
+    data = drawn[name]  # answered from what was drawn, not read back from the bucket
+    return api.answer(key, content_type, data if inline and len(data) <= api.inline_limit() else None)
 
 
 @api.logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

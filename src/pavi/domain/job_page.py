@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pavi.domain import storage
 from pavi.domain.picture import FORMATS, PICTURE_CELLS, WRAP, failures_of, picture_name, pictured, variant_cells
 
 # Sequences x columns drawn in full (the demo: 1,100). Headless Chromium opens a page drawn in
@@ -236,9 +237,21 @@ def render(files: dict[str, str], scheme: str = "Clustal", formats: tuple[str, .
     return out
 
 
+def page_inputs(folder: str | Path) -> dict[str, str]:
+    """The job's results the page is made of, name -> text, from a results folder (local or
+    ``s3://``): those there (a job with a failed entry has fewer)."""
+    files = {}
+    for name in PAGE_INPUTS:
+        try:
+            files[name] = storage.read_text(storage.join(str(folder), name))
+        except FileNotFoundError:
+            continue
+    return files
+
+
 def write_page(folder: Path, scheme: str = "Clustal") -> tuple[list[str], float]:
     """Write the pictures and the page into ``folder``: the names written, and the seconds it took."""
-    files = {name: (folder / name).read_text() for name in PAGE_INPUTS if (folder / name).is_file()}
+    files = page_inputs(folder)
     began = time.perf_counter()
     written = render(files, scheme)
     for name, data in written.items():
