@@ -139,7 +139,7 @@ def variant_table(info: dict[str, Any], rows: dict[str, str], columns: dict[str,
             others = by_variant.get((name, variant["variant_id"]), [])
             target = f"around-{first}" if overview else f"block-{(int(first) - 1) // WRAP}"
             carried = others_there([(o["other_sequence_name"], o["other_residues"]) for o in others
-                                if o["other_sequence_name"] != name])  # fmt: skip
+                                    if o["other_sequence_name"] != name])  # fmt: skip
             conservation = ""
             if others:
                 identity = ", ".join(f"{value:g}%" for value in others[0].get("percent_identity") or [])
